@@ -1,0 +1,128 @@
+/* spotgo_gss--0.1.0.sql */
+
+\echo Use "CREATE EXTENSION spotgo_gss" to load this file. \quit
+
+-- ---------------------------------------------------------------------------
+-- Foreign-data wrapper: servers hold endpoints and limits, user mappings keys
+-- ---------------------------------------------------------------------------
+
+CREATE FUNCTION @extschema@.spotgo_gss_fdw_validator(text[], oid)
+RETURNS void
+AS 'MODULE_PATHNAME', 'spotgo_gss_fdw_validator'
+LANGUAGE C STRICT;
+
+COMMENT ON FUNCTION @extschema@.spotgo_gss_fdw_validator(text[], oid) IS
+'Validates options of spotgo_gss servers and user mappings';
+
+CREATE FOREIGN DATA WRAPPER spotgo_gss
+  VALIDATOR @extschema@.spotgo_gss_fdw_validator;
+
+COMMENT ON FOREIGN DATA WRAPPER spotgo_gss IS
+'SpotGo CarrierPortal and GoSweetSpot APIs: servers (api, base_url, limits) and user mappings (access_key, api_key)';
+
+-- ---------------------------------------------------------------------------
+-- GoSweetSpot customer orders
+-- ---------------------------------------------------------------------------
+
+CREATE TYPE @extschema@.gss_order AS (
+  packingslipno     text,
+  consignee         text,
+  address1          text,
+  address2          text,
+  suburb            text,
+  city              text,
+  postcode          text,
+  country           text,
+  delvref           text,
+  delvinstructions  text,
+  contactname       text,
+  contactphone      text,
+  email             text,
+  rawaddress        text,
+  costcentre        text,
+  isrural           boolean,
+  notrural          boolean,
+  status            text,
+  ticketnumber      text,
+  trackingurl       text,
+  picked            timestamp,
+  delivered         timestamp,
+  manualticket      boolean,
+  products          jsonb,
+  packages          jsonb,
+  extra             jsonb
+);
+
+COMMENT ON TYPE @extschema@.gss_order IS
+'A GoSweetSpot customer order; the nested status object is flattened into status .. manualticket, fields without a column are in extra';
+
+CREATE TYPE @extschema@.gss_order_status AS (
+  packingslipno      text,
+  consignee          text,
+  status             text,
+  ticketnumber       text,
+  trackingurl        text,
+  picked             timestamp,
+  delivered          timestamp,
+  ticketprinteddate  timestamp,
+  ticketprintedby    text,
+  ticketdeleteddate  timestamp,
+  ticketdeletedby    text
+);
+
+COMMENT ON TYPE @extschema@.gss_order_status IS
+'The status of one GoSweetSpot order (GET /v2/order/{packingslipno})';
+
+CREATE FUNCTION @extschema@.gss_customer_orders(
+  packingslipnos    text[]      DEFAULT NULL,
+  created_from      timestamptz DEFAULT NULL,
+  created_to        timestamptz DEFAULT NULL,
+  exclude_completed boolean     DEFAULT false,
+  include_products  boolean     DEFAULT false,
+  server            text        DEFAULT NULL)
+RETURNS SETOF @extschema@.gss_order
+AS 'MODULE_PATHNAME', 'gss_customer_orders'
+LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 1000;
+
+COMMENT ON FUNCTION @extschema@.gss_customer_orders(text[], timestamptz, timestamptz, boolean, boolean, text) IS
+'GoSweetSpot customer orders, every page of GET /api/customerorders; filters by packing-slip numbers, creation time (UTC), open orders only, with products';
+
+CREATE FUNCTION @extschema@.gss_pending_orders(server text DEFAULT NULL)
+RETURNS SETOF @extschema@.gss_order
+AS 'MODULE_PATHNAME', 'gss_pending_orders'
+LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 100;
+
+COMMENT ON FUNCTION @extschema@.gss_pending_orders(text) IS
+'GoSweetSpot orders published but not yet processed (GET /v2/pendingorders)';
+
+CREATE FUNCTION @extschema@.gss_order_status(packingslipno text, server text DEFAULT NULL)
+RETURNS @extschema@.gss_order_status
+AS 'MODULE_PATHNAME', 'gss_order_status'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION @extschema@.gss_order_status(text, text) IS
+'Status of one GoSweetSpot order (GET /v2/order/{packingslipno}); NULL when GoSweetSpot does not know it';
+
+CREATE FUNCTION @extschema@.gss_upsert_orders(orders jsonb, server text DEFAULT NULL)
+RETURNS TABLE (packingslipno text, accepted boolean, message text)
+AS 'MODULE_PATHNAME', 'gss_upsert_orders'
+LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 50;
+
+COMMENT ON FUNCTION @extschema@.gss_upsert_orders(jsonb, text) IS
+'Publish or update GoSweetSpot orders (PUT /api/customerorders in batches of batch_size); one row per order in input order, accepted false when GoSweetSpot ignored it (already processed)';
+
+CREATE FUNCTION @extschema@.gss_upsert_order("order" jsonb, server text DEFAULT NULL)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'gss_upsert_order'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION @extschema@.gss_upsert_order(jsonb, text) IS
+'Publish or update one GoSweetSpot order; true when saved, false when ignored (already processed)';
+
+CREATE FUNCTION @extschema@.gss_delete_orders(packingslipnos text[], server text DEFAULT NULL)
+RETURNS TABLE (packingslipno text, deleted boolean, outcome text)
+AS 'MODULE_PATHNAME', 'gss_delete_orders'
+LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 50;
+
+COMMENT ON FUNCTION @extschema@.gss_delete_orders(text[], text) IS
+'Delete GoSweetSpot orders not yet processed (DELETE /api/customerorders, 50 numbers per call); outcome in GoSweetSpot''s words, deleted true only for "Deleted."';

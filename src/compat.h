@@ -1,0 +1,124 @@
+/*-------------------------------------------------------------------------
+ *
+ * compat.h
+ *		The one place where spotgo_gss bridges PostgreSQL major versions.
+ *
+ * Each block names the server change it covers.  Other files call the
+ * wrappers below and carry no PG_VERSION_NUM tests of their own.  Supported:
+ * PostgreSQL 13 to 17.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef SPOTGO_GSS_COMPAT_H
+#define SPOTGO_GSS_COMPAT_H
+
+#include "fmgr.h"
+#include "funcapi.h"
+#include "common/jsonapi.h"
+#include "mb/pg_wchar.h"
+
+/*
+ * PG15 added InitMaterializedSRF(); before it every SRF set up its own
+ * tuplestore.  compat_init_srf() gives 13 and 14 the same behaviour.
+ */
+#if PG_VERSION_NUM >= 150000
+#define compat_init_srf(fcinfo) InitMaterializedSRF((fcinfo), 0)
+#else
+#include "miscadmin.h"
+#include "utils/tuplestore.h"
+static inline void
+compat_init_srf(FunctionCallInfo fcinfo)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	MemoryContext oldcontext;
+	TupleDesc	tupdesc;
+
+	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) ||
+		!(rsinfo->allowedModes & SFRM_Materialize))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("set-valued function called in context that cannot accept a set")));
+	oldcontext = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	rsinfo->returnMode = SFRM_Materialize;
+	rsinfo->setResult = tuplestore_begin_heap(true, false, work_mem);
+	rsinfo->setDesc = CreateTupleDescCopy(tupdesc);
+	MemoryContextSwitchTo(oldcontext);
+}
+#endif
+
+/*
+ * PG16 made the JSON semantic callbacks return JsonParseErrorType (they were
+ * void before).  Callbacks are declared with JSON_ACTION_RETURN and leave
+ * with JSON_ACTION_DONE.
+ */
+#if PG_VERSION_NUM >= 160000
+#define JSON_ACTION_RETURN JsonParseErrorType
+#define JSON_ACTION_DONE return JSON_SUCCESS
+#else
+#define JSON_ACTION_RETURN void
+#define JSON_ACTION_DONE return
+#endif
+
+/*
+ * PG17 gave makeJsonLexContextCstringLen() a leading JsonLexContext argument
+ * (NULL: allocate one).
+ */
+#if PG_VERSION_NUM >= 170000
+static inline JsonLexContext *
+compat_json_lexer(char *json, int len)
+{
+	return makeJsonLexContextCstringLen(NULL, json, len, GetDatabaseEncoding(), true);
+}
+#else
+static inline JsonLexContext *
+compat_json_lexer(char *json, int len)
+{
+	return makeJsonLexContextCstringLen(json, len, GetDatabaseEncoding(), true);
+}
+#endif
+
+/*
+ * PG15 renamed EmitWarningsOnPlaceholders() to MarkGUCPrefixReserved().
+ */
+#if PG_VERSION_NUM >= 150000
+#define compat_reserve_guc_prefix(p) MarkGUCPrefixReserved(p)
+#else
+#define compat_reserve_guc_prefix(p) EmitWarningsOnPlaceholders(p)
+#endif
+
+/*
+ * PG16 replaced the per-object-type ACL checks (pg_foreign_server_aclcheck()
+ * and friends) with object_aclcheck().
+ */
+#include "utils/acl.h"
+#if PG_VERSION_NUM >= 160000
+#include "catalog/pg_foreign_server.h"
+#define compat_server_aclcheck(serverid, roleid, mode) \
+	object_aclcheck(ForeignServerRelationId, (serverid), (roleid), (mode))
+#else
+#define compat_server_aclcheck(serverid, roleid, mode) \
+	pg_foreign_server_aclcheck((serverid), (roleid), (mode))
+#endif
+
+/*
+ * PG15 added the pg_prng generators; before it, random() served.
+ * compat_random_fraction() is in [0, 1).
+ */
+#if PG_VERSION_NUM >= 150000
+#include "common/pg_prng.h"
+static inline double
+compat_random_fraction(void)
+{
+	return pg_prng_double(&pg_global_prng_state);
+}
+#else
+static inline double
+compat_random_fraction(void)
+{
+	return (double) random() / ((double) MAX_RANDOM_VALUE + 1);
+}
+#endif
+
+#endif							/* SPOTGO_GSS_COMPAT_H */

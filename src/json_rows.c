@@ -1,0 +1,922 @@
+/*-------------------------------------------------------------------------
+ *
+ * json_rows.c
+ *		Turn an API response body into rows of Datums in one pass of
+ *		PostgreSQL's JSON event parser (common/jsonapi.h), and jsonb into
+ *		request text.
+ *
+ * No tree of the body is ever built.  A JrowsSpec says where the rows are
+ * (a bare array, an array under a key of an envelope object, one object, or
+ * an object whose members are rows) and which JSON field feeds which
+ * column.  The semantic callbacks keep a stack of frames, one per open
+ * container, each with a role (envelope, row array, row, flattened object,
+ * or other); a field name is looked up case-insensitively in a small hash
+ * table built once per parse.  Scalars are converted straight to the
+ * column's type.  Values that must be kept as jsonb (a jsonb column, the
+ * fields that have no column, the whole row object) are built with
+ * pushJsonbValue() from the same events, by up to three "builders" that
+ * listen while their part of the document is being read.
+ *
+ * Each row is parsed in a memory context that is reset after the row has
+ * been handed to the emit callback, so memory stays flat however long the
+ * body is (the body itself is the caller's).
+ *
+ * Errors: a body that is not JSON, or of the wrong shape, raises SQLSTATE
+ * 22032 naming the response (spec->what); a field whose value cannot be
+ * converted raises 22032 naming the field.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "common/hashfn.h"
+#include "common/jsonapi.h"
+#include "datatype/timestamp.h"
+#include "mb/pg_wchar.h"
+#include "utils/builtins.h"
+#include "utils/datetime.h"
+#include "utils/jsonb.h"
+#include "utils/memutils.h"
+#include "utils/numeric.h"
+#include "utils/timestamp.h"
+#include "utils/uuid.h"
+
+#include "compat.h"
+#include "json_rows.h"
+
+#define JR_MAX_DEPTH		256
+#define JR_HASH_SIZE		128		/* power of two, > 2 x fields of a list */
+
+typedef enum FrameRole
+{
+	FR_ENVELOPE,
+	FR_ROWS,
+	FR_ROW,
+	FR_FLAT,
+	FR_OTHER
+} FrameRole;
+
+typedef enum TargetKind
+{
+	TG_NONE,					/* skip (builders may still listen) */
+	TG_COLUMN,
+	TG_FLAT,
+	TG_ROWS,
+	TG_ROW,
+	TG_CAPTURE,
+	TG_EXTRA,
+	TG_MAPVALUE
+} TargetKind;
+
+/* hash table of one field list, lower-cased names */
+typedef struct FieldIndex
+{
+	const JrowsColumn *slot[JR_HASH_SIZE];
+	const char *lower[JR_HASH_SIZE];
+} FieldIndex;
+
+typedef struct Frame
+{
+	FrameRole	role;
+	bool		is_array;
+	const JrowsColumn *col;		/* FR_FLAT: the column that holds the object */
+	FieldIndex *index;			/* FR_ROW / FR_FLAT */
+	char	   *name;			/* FR_FLAT: field name, for extra keys */
+} Frame;
+
+typedef struct Builder
+{
+	bool		active;
+	int			depth;			/* container depth where it started */
+	JsonbParseState *state;
+	JsonbValue *result;
+} Builder;
+
+typedef struct JrowsState
+{
+	const JrowsSpec *spec;
+	JsonLexContext *lex;
+	JrowsEmit	emit;
+	void	   *emit_arg;
+	char	  **captured;
+	int64		nrows;
+
+	int			depth;			/* open containers */
+	Frame		frames[JR_MAX_DEPTH + 1];
+
+	/* what the next value is for */
+	TargetKind	target;
+	const JrowsColumn *target_col;
+	int			target_capture;
+	char	   *target_key;
+
+	FieldIndex *row_index;
+	const JrowsColumn *nested_lists[8]; /* indexes of flattened objects */
+	FieldIndex *nested_index[8];
+	int			nnested;
+	Datum	   *values;
+	bool	   *nulls;
+	MemoryContext row_cxt;
+	MemoryContext outer_cxt;
+
+	Builder		whole;			/* the row object */
+	Builder		column;			/* a container going into one column */
+	const JrowsColumn *column_col;
+	Builder		extra;			/* fields without a column */
+	bool		extra_capturing;
+	int			extra_depth;	/* depth of the field's container */
+	bool		extra_started;
+} JrowsState;
+
+/* ---- field lookup ---- */
+
+static uint32
+jrows_hash_lower(const char *s, size_t len)
+{
+	uint32		h = 2166136261u;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char) pg_ascii_tolower((unsigned char) s[i])) * 16777619u;
+	return h;
+}
+
+static FieldIndex *
+jrows_build_index(const JrowsColumn *cols)
+{
+	FieldIndex *idx = palloc0(sizeof(FieldIndex));
+
+	for (const JrowsColumn *c = cols; c->field; c++)
+	{
+		size_t		len = strlen(c->field);
+		uint32		h = jrows_hash_lower(c->field, len) & (JR_HASH_SIZE - 1);
+		char	   *low = pstrdup(c->field);
+
+		for (char *p = low; *p; p++)
+			*p = pg_ascii_tolower((unsigned char) *p);
+		while (idx->slot[h] != NULL)
+			h = (h + 1) & (JR_HASH_SIZE - 1);
+		idx->slot[h] = c;
+		idx->lower[h] = low;
+	}
+	return idx;
+}
+
+static const JrowsColumn *
+jrows_lookup(FieldIndex *idx, const char *name)
+{
+	size_t		len = strlen(name);
+	uint32		h = jrows_hash_lower(name, len) & (JR_HASH_SIZE - 1);
+
+	while (idx->slot[h] != NULL)
+	{
+		const char *low = idx->lower[h];
+		size_t		i;
+
+		for (i = 0; i < len; i++)
+			if (low[i] != pg_ascii_tolower((unsigned char) name[i]))
+				break;
+		if (i == len && low[len] == '\0')
+			return idx->slot[h];
+		h = (h + 1) & (JR_HASH_SIZE - 1);
+	}
+	return NULL;
+}
+
+/* the index of a nested field list, built once per parse */
+static FieldIndex *
+jrows_index_for(JrowsState *st, const JrowsColumn *cols)
+{
+	MemoryContext old;
+	FieldIndex *idx;
+
+	for (int i = 0; i < st->nnested; i++)
+		if (st->nested_lists[i] == cols)
+			return st->nested_index[i];
+	old = MemoryContextSwitchTo(MemoryContextGetParent(st->row_cxt));
+	idx = jrows_build_index(cols);
+	MemoryContextSwitchTo(old);
+	if (st->nnested < (int) lengthof(st->nested_lists))
+	{
+		st->nested_lists[st->nnested] = cols;
+		st->nested_index[st->nnested++] = idx;
+	}
+	return idx;
+}
+
+/* ---- errors ---- */
+
+static void
+jrows_bad_shape(JrowsState *st, const char *expected)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_JSON_TEXT),
+			 errmsg("unexpected response from the %s", st->spec->what),
+			 errdetail("Expected %s.", expected)));
+}
+
+static void
+jrows_bad_value(JrowsState *st, const JrowsColumn *col, const char *token, const char *expected)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_JSON_TEXT),
+			 errmsg("unexpected value for field \"%s\" in the %s", col->field, st->spec->what),
+			 errdetail("Expected %s, got \"%.100s\".", expected, token ? token : "an object or array")));
+}
+
+static void jrows_scalar_value(JsonbValue *v, char *token, JsonTokenType tt);
+
+/* ---- scalar conversion ---- */
+
+static bool
+jrows_digits(const char *s, int n, int *out)
+{
+	int			v = 0;
+
+	for (int i = 0; i < n; i++)
+	{
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		v = v * 10 + (s[i] - '0');
+	}
+	*out = v;
+	return true;
+}
+
+/*
+ * jrows_fast_timestamp
+ *		Parse "YYYY-MM-DD[T ]HH:MM[:SS[.ffffff]][Z|+HH:MM|-HH:MM]", the form
+ *		both APIs send, into microseconds since 2000-01-01 UTC (applying the
+ *		offset when with_tz, dropping it otherwise).  False when the text has
+ *		another form; the caller then uses the type's input function.
+ */
+static bool
+jrows_fast_timestamp(const char *s, bool with_tz, Timestamp *result)
+{
+	int			y,
+				mo,
+				d,
+				h,
+				mi,
+				sec = 0,
+				usec = 0,
+				offset = 0;
+	const char *p = s + 16;
+
+	if (strlen(s) < 16 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != ' ') || s[13] != ':')
+		return false;
+	if (!jrows_digits(s, 4, &y) || !jrows_digits(s + 5, 2, &mo) || !jrows_digits(s + 8, 2, &d) ||
+		!jrows_digits(s + 11, 2, &h) || !jrows_digits(s + 14, 2, &mi))
+		return false;
+	if (*p == ':')
+	{
+		if (!jrows_digits(p + 1, 2, &sec))
+			return false;
+		p += 3;
+		if (*p == '.')
+		{
+			int			scale = 100000;
+
+			p++;
+			if (*p < '0' || *p > '9')
+				return false;
+			while (*p >= '0' && *p <= '9')
+			{
+				usec += (*p - '0') * scale;
+				scale /= 10;
+				p++;
+			}
+		}
+	}
+	if (*p == 'Z' && p[1] == '\0')
+		p++;
+	else if ((*p == '+' || *p == '-') && strlen(p) == 6 && p[3] == ':')
+	{
+		int			oh,
+					om;
+
+		if (!jrows_digits(p + 1, 2, &oh) || !jrows_digits(p + 4, 2, &om) || oh > 15 || om > 59)
+			return false;
+		offset = (oh * 60 + om) * 60 * (*p == '-' ? -1 : 1);
+		p += 6;
+	}
+	if (*p != '\0')
+		return false;
+	if (y < 1 || mo < 1 || mo > 12 || d < 1 ||
+		d > day_tab[isleap(y)][mo - 1] || h > 23 || mi > 59 || sec > 59)
+		return false;
+
+	*result = ((int64) (date2j(y, mo, d) - POSTGRES_EPOCH_JDATE) * SECS_PER_DAY +
+			   (h * 60 + mi) * 60 + sec - (with_tz ? offset : 0)) * USECS_PER_SEC + usec;
+	return true;
+}
+
+/*
+ * jrows_convert
+ *		A scalar token to the column's type; sets *isnull for JSON null and
+ *		for empty strings in non-text columns.
+ */
+static Datum
+jrows_convert(JrowsState *st, const JrowsColumn *col, char *token, JsonTokenType tt, bool *isnull)
+{
+	*isnull = false;
+	if (tt == JSON_TOKEN_NULL)
+	{
+		*isnull = true;
+		return (Datum) 0;
+	}
+	if (col->type != JR_TEXT && col->type != JR_JSONB && tt == JSON_TOKEN_STRING && token[0] == '\0')
+	{
+		*isnull = true;
+		return (Datum) 0;
+	}
+
+	switch (col->type)
+	{
+		case JR_TEXT:
+			return PointerGetDatum(cstring_to_text(token));
+		case JR_BOOL:
+			{
+				bool		b;
+
+				if (tt == JSON_TOKEN_TRUE)
+					return BoolGetDatum(true);
+				if (tt == JSON_TOKEN_FALSE)
+					return BoolGetDatum(false);
+				if (tt == JSON_TOKEN_STRING && parse_bool(token, &b))
+					return BoolGetDatum(b);
+				jrows_bad_value(st, col, token, "a boolean");
+				break;
+			}
+		case JR_INT4:
+			if (tt != JSON_TOKEN_NUMBER && tt != JSON_TOKEN_STRING)
+				jrows_bad_value(st, col, token, "an integer");
+			return Int32GetDatum(pg_strtoint32(token));
+		case JR_TIMESTAMP:
+		case JR_TIMESTAMPTZ:
+			{
+				Timestamp	ts;
+				bool		tz = col->type == JR_TIMESTAMPTZ;
+
+				if (tt != JSON_TOKEN_STRING)
+					jrows_bad_value(st, col, token, "a timestamp");
+				if (jrows_fast_timestamp(token, tz, &ts))
+					return TimestampGetDatum(ts);
+				if (tz)
+					return DirectFunctionCall3(timestamptz_in, CStringGetDatum(token),
+											   ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
+				return DirectFunctionCall3(timestamp_in, CStringGetDatum(token),
+										   ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
+			}
+		case JR_UUID:
+			if (tt != JSON_TOKEN_STRING)
+				jrows_bad_value(st, col, token, "a UUID");
+			return DirectFunctionCall1(uuid_in, CStringGetDatum(token));
+		case JR_JSONB:
+			{
+				JsonbValue	v;
+				JsonbValue	raw;
+				JsonbValue *res;
+				JsonbParseState *ps = NULL;
+
+				/* a scalar jsonb is a one-element array marked rawScalar */
+				raw.type = jbvArray;
+				raw.val.array.rawScalar = true;
+				raw.val.array.nElems = 0;
+				raw.val.array.elems = NULL;
+				pushJsonbValue(&ps, WJB_BEGIN_ARRAY, &raw);
+				jrows_scalar_value(&v, token, tt);
+				pushJsonbValue(&ps, WJB_ELEM, &v);
+				res = pushJsonbValue(&ps, WJB_END_ARRAY, NULL);
+				return JsonbPGetDatum(JsonbValueToJsonb(res));
+			}
+	}
+	return (Datum) 0;			/* not reached */
+}
+
+/* ---- jsonb builders ---- */
+
+static void
+jrows_builder_start(Builder *b, int depth)
+{
+	b->active = true;
+	b->depth = depth;
+	b->state = NULL;
+	b->result = NULL;
+}
+
+/* push one event to a builder; at its root's end the result is kept */
+static void
+jrows_builder_push(Builder *b, JsonbIteratorToken tok, JsonbValue *v)
+{
+	JsonbValue *r = pushJsonbValue(&b->state, tok, v);
+
+	if ((tok == WJB_END_OBJECT || tok == WJB_END_ARRAY) && b->state == NULL)
+	{
+		b->result = r;
+		b->active = false;
+	}
+}
+
+static void
+jrows_scalar_value(JsonbValue *v, char *token, JsonTokenType tt)
+{
+	switch (tt)
+	{
+		case JSON_TOKEN_STRING:
+			v->type = jbvString;
+			v->val.string.val = token;
+			v->val.string.len = strlen(token);
+			break;
+		case JSON_TOKEN_NUMBER:
+			v->type = jbvNumeric;
+			v->val.numeric = DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum(token),
+																 ObjectIdGetDatum(InvalidOid),
+																 Int32GetDatum(-1)));
+			break;
+		case JSON_TOKEN_TRUE:
+		case JSON_TOKEN_FALSE:
+			v->type = jbvBool;
+			v->val.boolean = (tt == JSON_TOKEN_TRUE);
+			break;
+		default:
+			v->type = jbvNull;
+			break;
+	}
+}
+
+/* send an event to every builder that is listening */
+static void
+jrows_route(JrowsState *st, JsonbIteratorToken tok, JsonbValue *v)
+{
+	if (st->whole.active)
+		jrows_builder_push(&st->whole, tok, v);
+	if (st->column.active)
+		jrows_builder_push(&st->column, tok, v);
+	if (st->extra_capturing)
+		jrows_builder_push(&st->extra, tok, v);
+}
+
+static void
+jrows_route_key(JrowsState *st, char *fname)
+{
+	JsonbValue	k;
+
+	if (!st->whole.active && !st->column.active && !st->extra_capturing)
+		return;
+	k.type = jbvString;
+	k.val.string.val = fname;
+	k.val.string.len = strlen(fname);
+	jrows_route(st, WJB_KEY, &k);
+}
+
+/* begin capturing one field with no column into the row's extra object */
+static void
+jrows_extra_field(JrowsState *st, const char *key)
+{
+	JsonbValue	k;
+
+	if (st->spec->extra_attnum < 0)
+		return;
+	if (!st->extra_started)
+	{
+		st->extra.state = NULL;
+		st->extra.active = true;
+		pushJsonbValue(&st->extra.state, WJB_BEGIN_OBJECT, NULL);
+		st->extra_started = true;
+	}
+	k.type = jbvString;
+	k.val.string.val = unconstify(char *, key);
+	k.val.string.len = strlen(key);
+	pushJsonbValue(&st->extra.state, WJB_KEY, &k);
+	st->extra_capturing = true;
+	st->extra_depth = st->depth;
+}
+
+/* ---- rows ---- */
+
+static void
+jrows_row_start(JrowsState *st)
+{
+	const JrowsSpec *spec = st->spec;
+
+	st->outer_cxt = MemoryContextSwitchTo(st->row_cxt);
+	for (int i = 0; i < spec->natts; i++)
+	{
+		st->values[i] = (Datum) 0;
+		st->nulls[i] = true;
+	}
+	st->extra_started = false;
+	st->extra_capturing = false;
+	if (spec->whole_attnum >= 0)
+	{
+		jrows_builder_start(&st->whole, st->depth);
+		jrows_builder_push(&st->whole, WJB_BEGIN_OBJECT, NULL);
+	}
+}
+
+static void
+jrows_row_end(JrowsState *st)
+{
+	const JrowsSpec *spec = st->spec;
+
+	if (spec->whole_attnum >= 0 && st->whole.result)
+	{
+		st->values[spec->whole_attnum] = JsonbPGetDatum(JsonbValueToJsonb(st->whole.result));
+		st->nulls[spec->whole_attnum] = false;
+	}
+	if (st->extra_started)
+	{
+		JsonbValue *r = pushJsonbValue(&st->extra.state, WJB_END_OBJECT, NULL);
+
+		st->values[spec->extra_attnum] = JsonbPGetDatum(JsonbValueToJsonb(r));
+		st->nulls[spec->extra_attnum] = false;
+		st->extra_started = false;
+	}
+	st->emit(st->emit_arg, st->values, st->nulls);
+	st->nrows++;
+	MemoryContextSwitchTo(st->outer_cxt);
+	MemoryContextReset(st->row_cxt);
+}
+
+/* ---- semantic actions ---- */
+
+static JSON_ACTION_RETURN
+jrows_container_start(void *arg, bool is_array)
+{
+	JrowsState *st = (JrowsState *) arg;
+	const JrowsSpec *spec = st->spec;
+	Frame	   *parent = &st->frames[st->depth];
+	Frame	   *f;
+	TargetKind	target = st->target;
+
+	if (st->depth >= JR_MAX_DEPTH)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_JSON_TEXT),
+				 errmsg("response from the %s is nested too deeply", spec->what)));
+
+	/* listeners first see the container open as part of what they build */
+	jrows_route(st, is_array ? WJB_BEGIN_ARRAY : WJB_BEGIN_OBJECT, NULL);
+
+	st->depth++;
+	f = &st->frames[st->depth];
+	f->is_array = is_array;
+	f->role = FR_OTHER;
+	f->index = NULL;
+	st->target = TG_NONE;
+
+	if (st->depth == 1)
+	{
+		switch (spec->shape)
+		{
+			case JR_ARRAY:
+				if (!is_array)
+					jrows_bad_shape(st, "a JSON array");
+				f->role = FR_ROWS;
+				break;
+			case JR_KEYED:
+			case JR_MAP:
+				if (is_array)
+					jrows_bad_shape(st, "a JSON object");
+				f->role = FR_ENVELOPE;
+				break;
+			case JR_SINGLE:
+				if (is_array)
+					jrows_bad_shape(st, "a JSON object");
+				f->role = FR_ROW;
+				f->index = st->row_index;
+				jrows_row_start(st);
+				break;
+		}
+		JSON_ACTION_DONE;
+	}
+
+	switch (target)
+	{
+		case TG_ROWS:
+			if (!is_array)
+				jrows_bad_shape(st, psprintf("\"%s\" to be an array", spec->rows_key));
+			f->role = FR_ROWS;
+			break;
+		case TG_ROW:
+			if (is_array)
+				jrows_bad_shape(st, "an array of objects");
+			f->role = FR_ROW;
+			f->index = st->row_index;
+			jrows_row_start(st);
+			break;
+		case TG_FLAT:
+			if (is_array)
+			{
+				/* not the object we know: keep it whole in extra */
+				jrows_extra_field(st, st->target_col->field);
+				if (st->extra_capturing)
+				{
+					st->extra_depth = st->depth - 1;
+					jrows_builder_push(&st->extra, WJB_BEGIN_ARRAY, NULL);
+				}
+				break;
+			}
+			f->role = FR_FLAT;
+			f->col = st->target_col;
+			f->index = jrows_index_for(st, st->target_col->nested);
+			f->name = pstrdup(st->target_col->field);
+			break;
+		case TG_COLUMN:
+			if (st->target_col->type != JR_JSONB && st->target_col->type != JR_TEXT)
+				jrows_bad_value(st, st->target_col, NULL, "a scalar");
+			st->column_col = st->target_col;
+			jrows_builder_start(&st->column, st->depth);
+			jrows_builder_push(&st->column, is_array ? WJB_BEGIN_ARRAY : WJB_BEGIN_OBJECT, NULL);
+			break;
+		default:
+			if (parent->role == FR_ROWS && !is_array)
+			{
+				f->role = FR_ROW;
+				f->index = st->row_index;
+				jrows_row_start(st);
+			}
+			break;
+	}
+	JSON_ACTION_DONE;
+}
+
+static JSON_ACTION_RETURN
+jrows_container_end(void *arg, bool is_array)
+{
+	JrowsState *st = (JrowsState *) arg;
+	Frame	   *f = &st->frames[st->depth];
+	FrameRole	role = f->role;
+	int			depth = st->depth;
+
+	jrows_route(st, is_array ? WJB_END_ARRAY : WJB_END_OBJECT, NULL);
+
+	/* a container going into one column is complete */
+	if (st->column_col != NULL && !st->column.active && st->column.result != NULL &&
+		st->column.depth == depth)
+	{
+		Jsonb	   *jb = JsonbValueToJsonb(st->column.result);
+		int			att = st->column_col->attnum;
+
+		if (st->column_col->type == JR_JSONB)
+			st->values[att] = JsonbPGetDatum(jb);
+		else
+			st->values[att] = CStringGetTextDatum(JsonbToCString(NULL, &jb->root, VARSIZE(jb)));
+		st->nulls[att] = false;
+		st->column_col = NULL;
+		st->column.result = NULL;
+	}
+
+	/* a field with no column whose value was this container is complete */
+	if (st->extra_capturing && st->extra_depth == depth - 1)
+		st->extra_capturing = false;
+
+	st->depth--;
+	if (role == FR_ROW)
+		jrows_row_end(st);
+	JSON_ACTION_DONE;
+}
+
+static JSON_ACTION_RETURN
+jrows_object_start(void *arg)
+{
+	return jrows_container_start(arg, false);
+}
+
+static JSON_ACTION_RETURN
+jrows_object_end(void *arg)
+{
+	return jrows_container_end(arg, false);
+}
+
+static JSON_ACTION_RETURN
+jrows_array_start(void *arg)
+{
+	return jrows_container_start(arg, true);
+}
+
+static JSON_ACTION_RETURN
+jrows_array_end(void *arg)
+{
+	return jrows_container_end(arg, true);
+}
+
+static JSON_ACTION_RETURN
+jrows_field_start(void *arg, char *fname, bool isnull)
+{
+	JrowsState *st = (JrowsState *) arg;
+	Frame	   *f = &st->frames[st->depth];
+	const JrowsSpec *spec = st->spec;
+	const JrowsColumn *col;
+
+	jrows_route_key(st, fname);
+	st->target = TG_NONE;
+
+	switch (f->role)
+	{
+		case FR_ROW:
+		case FR_FLAT:
+			col = jrows_lookup(f->index, fname);
+			if (col == NULL)
+			{
+				st->target = TG_EXTRA;
+				jrows_extra_field(st, f->role == FR_FLAT ? psprintf("%s.%s", f->name, fname) : fname);
+			}
+			else if (col->nested != NULL)
+			{
+				st->target = TG_FLAT;
+				st->target_col = col;
+			}
+			else
+			{
+				st->target = TG_COLUMN;
+				st->target_col = col;
+			}
+			break;
+		case FR_ENVELOPE:
+			if (spec->shape == JR_MAP)
+			{
+				st->target = TG_MAPVALUE;
+				st->target_key = fname;
+				break;
+			}
+			if (spec->rows_key && pg_strcasecmp(fname, spec->rows_key) == 0)
+			{
+				st->target = TG_ROWS;
+				break;
+			}
+			for (int i = 0; i < spec->ncaptures; i++)
+			{
+				if (pg_strcasecmp(fname, spec->captures[i]) == 0)
+				{
+					st->target = TG_CAPTURE;
+					st->target_capture = i;
+					break;
+				}
+			}
+			break;
+		default:
+			break;
+	}
+	JSON_ACTION_DONE;
+}
+
+static JSON_ACTION_RETURN
+jrows_element_start(void *arg, bool isnull)
+{
+	JrowsState *st = (JrowsState *) arg;
+
+	st->target = st->frames[st->depth].role == FR_ROWS ? TG_ROW : TG_NONE;
+	JSON_ACTION_DONE;
+}
+
+static JSON_ACTION_RETURN
+jrows_scalar(void *arg, char *token, JsonTokenType tt)
+{
+	JrowsState *st = (JrowsState *) arg;
+	Frame	   *f = &st->frames[st->depth];
+	const JrowsSpec *spec = st->spec;
+
+	if (st->whole.active || st->column.active || st->extra_capturing)
+	{
+		JsonbValue	v;
+
+		jrows_scalar_value(&v, token, tt);
+		jrows_route(st, f->is_array ? WJB_ELEM : WJB_VALUE, &v);
+	}
+
+	if (st->depth == 0)
+	{
+		/* a bare scalar body: "null" means no row for a single lookup */
+		if (spec->shape == JR_SINGLE && tt == JSON_TOKEN_NULL)
+			JSON_ACTION_DONE;
+		jrows_bad_shape(st, spec->shape == JR_ARRAY ? "a JSON array" : "a JSON object");
+	}
+
+	switch (st->target)
+	{
+		case TG_COLUMN:
+			{
+				int			att = st->target_col->attnum;
+
+				st->values[att] = jrows_convert(st, st->target_col, token, tt, &st->nulls[att]);
+				break;
+			}
+		case TG_CAPTURE:
+			if (st->captured && tt != JSON_TOKEN_NULL)
+				st->captured[st->target_capture] = pstrdup(token);
+			break;
+		case TG_MAPVALUE:
+			{
+				Datum		values[2];
+				bool		nulls[2] = {false, tt == JSON_TOKEN_NULL};
+				MemoryContext old = MemoryContextSwitchTo(st->row_cxt);
+
+				values[0] = CStringGetTextDatum(st->target_key);
+				values[1] = nulls[1] ? (Datum) 0 : CStringGetTextDatum(token);
+				st->emit(st->emit_arg, values, nulls);
+				st->nrows++;
+				MemoryContextSwitchTo(old);
+				MemoryContextReset(st->row_cxt);
+				break;
+			}
+		case TG_ROWS:
+			if (tt != JSON_TOKEN_NULL)
+				jrows_bad_shape(st, psprintf("\"%s\" to be an array", spec->rows_key));
+			break;
+		default:
+			break;
+	}
+
+	/* a scalar completes the field it was the value of */
+	if (st->extra_capturing && st->extra_depth == st->depth)
+		st->extra_capturing = false;
+	st->target = TG_NONE;
+	JSON_ACTION_DONE;
+}
+
+/*
+ * jrows_parse
+ *		Parse body (len bytes; the parser may modify nothing) per spec, call
+ *		emit for each row, and return the number of rows.  captured, when
+ *		not NULL, has spec->ncaptures slots set to the top-level scalars
+ *		named in spec->captures (palloc'd text, NULL when absent or null).
+ *		Raises 22032 on a malformed or unexpected body.
+ */
+int64
+jrows_parse(const JrowsSpec *spec, char *body, size_t len,
+			JrowsEmit emit, void *arg, char **captured)
+{
+	JrowsState *st;
+	JsonSemAction sem;
+	JsonParseErrorType rc;
+	char	   *converted = NULL;
+
+	if (len > (size_t) PG_INT32_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("response from the %s is too large to parse", spec->what)));
+
+	/* the APIs speak UTF-8; the parser works in the database encoding */
+	if (GetDatabaseEncoding() != PG_UTF8)
+	{
+		converted = pg_any_to_server(body, (int) len, PG_UTF8);
+		if (converted != body)
+		{
+			body = converted;
+			len = strlen(converted);
+		}
+	}
+
+	st = palloc0(sizeof(JrowsState));
+	st->spec = spec;
+	st->emit = emit;
+	st->emit_arg = arg;
+	st->captured = captured;
+	st->values = palloc0(sizeof(Datum) * Max(spec->natts, 2));
+	st->nulls = palloc0(sizeof(bool) * Max(spec->natts, 2));
+	st->row_index = spec->columns ? jrows_build_index(spec->columns) : NULL;
+	st->row_cxt = AllocSetContextCreate(CurrentMemoryContext, "spotgo_gss row",
+										ALLOCSET_DEFAULT_SIZES);
+	st->frames[0].role = FR_ENVELOPE;
+	if (captured)
+		memset(captured, 0, sizeof(char *) * spec->ncaptures);
+
+	memset(&sem, 0, sizeof(sem));
+	sem.semstate = st;
+	sem.object_start = jrows_object_start;
+	sem.object_end = jrows_object_end;
+	sem.array_start = jrows_array_start;
+	sem.array_end = jrows_array_end;
+	sem.object_field_start = jrows_field_start;
+	sem.array_element_start = jrows_element_start;
+	sem.scalar = jrows_scalar;
+
+	st->lex = compat_json_lexer(body, (int) len);
+	rc = pg_parse_json(st->lex, &sem);
+	if (rc != JSON_SUCCESS)
+	{
+		/* an error inside a row leaves the row context current */
+		MemoryContextSwitchTo(MemoryContextGetParent(st->row_cxt));
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_JSON_TEXT),
+				 errmsg("malformed JSON in the response from the %s", spec->what),
+				 errdetail("%s", json_errdetail(rc, st->lex))));
+	}
+	MemoryContextDelete(st->row_cxt);
+	return st->nrows;
+}
+
+/*
+ * jrows_jsonb_text
+ *		jsonb as compact JSON text for a request body; palloc'd.
+ */
+char *
+jrows_jsonb_text(Jsonb *jb, int *len)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	(void) JsonbToCString(&buf, &jb->root, VARSIZE(jb));
+	*len = buf.len;
+	return buf.data;
+}

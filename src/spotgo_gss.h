@@ -1,0 +1,19 @@
+/*-------------------------------------------------------------------------
+ *
+ * spotgo_gss.h
+ *		Declarations shared by the files of spotgo_gss: GUC variables and
+ *		the version string.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef SPOTGO_GSS_H
+#define SPOTGO_GSS_H
+
+#define SPOTGO_GSS_VERSION "0.1.0"
+
+/* GUCs, defined in spotgo_gss.c */
+extern char *spotgo_gss_gss_server;
+extern char *spotgo_gss_spotgo_server;
+extern int	spotgo_gss_max_response_bytes;
+
+#endif							/* SPOTGO_GSS_H */
