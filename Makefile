@@ -1,7 +1,8 @@
 # spotgo_gss: SpotGo CarrierPortal and GoSweetSpot customer orders as SQL
 #
-# PGXS build.  Warning flags belong to the caller (CI passes
-# PG_CFLAGS="-Werror -Wall -Wextra"), never to this file.
+# PGXS build.  Warning flags belong to the caller (scripts/test passes
+# PG_CFLAGS="-Wall -Wextra -Wno-unused-parameter", plus -Werror under CI;
+# PostgreSQL's own headers trip -Wunused-parameter), never to this file.
 
 MODULE_big = spotgo_gss
 OBJS = \

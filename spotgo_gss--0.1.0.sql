@@ -2,6 +2,10 @@
 
 \echo Use "CREATE EXTENSION spotgo_gss" to load this file. \quit
 
+-- Every role may call the functions; what a role can reach is decided by
+-- USAGE on a server and its user mapping.
+GRANT USAGE ON SCHEMA @extschema@ TO PUBLIC;
+
 -- ---------------------------------------------------------------------------
 -- Foreign-data wrapper: servers hold endpoints and limits, user mappings keys
 -- ---------------------------------------------------------------------------

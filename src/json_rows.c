@@ -122,6 +122,7 @@ typedef struct JrowsState
 	Builder		whole;			/* the row object */
 	Builder		column;			/* a container going into one column */
 	const JrowsColumn *column_col;
+	const JrowsColumn *converting;	/* column being converted, for errcontext */
 	Builder		extra;			/* fields without a column */
 	bool		extra_capturing;
 	int			extra_depth;	/* depth of the field's container */
@@ -798,7 +799,9 @@ jrows_scalar(void *arg, char *token, JsonTokenType tt)
 			{
 				int			att = st->target_col->attnum;
 
+				st->converting = st->target_col;
 				st->values[att] = jrows_convert(st, st->target_col, token, tt, &st->nulls[att]);
+				st->converting = NULL;
 				break;
 			}
 		case TG_CAPTURE:
@@ -834,6 +837,16 @@ jrows_scalar(void *arg, char *token, JsonTokenType tt)
 	JSON_ACTION_DONE;
 }
 
+/* errcontext: which field of which response was being converted */
+static void
+jrows_errcontext(void *arg)
+{
+	JrowsState *st = (JrowsState *) arg;
+
+	if (st->converting)
+		errcontext("field \"%s\" of the %s", st->converting->field, st->spec->what);
+}
+
 /*
  * jrows_parse
  *		Parse body (len bytes; the parser may modify nothing) per spec, call
@@ -849,6 +862,7 @@ jrows_parse(const JrowsSpec *spec, char *body, size_t len,
 	JrowsState *st;
 	JsonSemAction sem;
 	JsonParseErrorType rc;
+	ErrorContextCallback errcb;
 	char	   *converted = NULL;
 
 	if (len > (size_t) PG_INT32_MAX)
@@ -891,8 +905,14 @@ jrows_parse(const JrowsSpec *spec, char *body, size_t len,
 	sem.array_element_start = jrows_element_start;
 	sem.scalar = jrows_scalar;
 
+	errcb.callback = jrows_errcontext;
+	errcb.arg = st;
+	errcb.previous = error_context_stack;
+	error_context_stack = &errcb;
+
 	st->lex = compat_json_lexer(body, (int) len);
 	rc = pg_parse_json(st->lex, &sem);
+	error_context_stack = errcb.previous;
 	if (rc != JSON_SUCCESS)
 	{
 		/* an error inside a row leaves the row context current */

@@ -151,6 +151,12 @@ options_has_control_chars(const char *s)
 static void
 options_bad_value(const char *name, const char *value, const char *detail)
 {
+	/* never echo control characters into a message */
+	if (options_has_control_chars(value))
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+				 errmsg("invalid value for option \"%s\"", name),
+				 errdetail("%s", detail)));
 	ereport(ERROR,
 			(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
 			 errmsg("invalid value for option \"%s\": \"%s\"", name, value),
@@ -250,10 +256,10 @@ options_check_value(const OptionDef *def, const char *value)
 			break;
 		case OPT_JSON_OBJECT:
 			{
-				Jsonb	   *jb;
+				JsonLexContext *lex = compat_json_lexer(unconstify(char *, value), strlen(value));
 
-				jb = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(value)));
-				if (!JB_ROOT_IS_OBJECT(jb))
+				if (pg_parse_json(lex, &nullSemAction) != JSON_SUCCESS ||
+					value[strspn(value, " \t\r\n")] != '{')
 					options_bad_value(def->name, value, "The value must be a JSON object.");
 				break;
 			}

@@ -1,0 +1,275 @@
+# scripts/lib.sh: shell functions shared by scripts/test and scripts/demo.
+#
+# Sourced, never run.  The caller has already cd'ed to the repository root.
+# Every function returns a status instead of exiting, so that the caller
+# decides what a failure means (scripts/test counts it, scripts/demo stops).
+#
+# Variables a caller may set beforehand:
+#   PG_CONFIG   pg_config of the PostgreSQL to build against
+#               (default /usr/lib/postgresql/15/bin/pg_config)
+
+SG_PG_MAJOR=15
+SG_PACKAGES=(
+	"postgresql-$SG_PG_MAJOR"
+	"postgresql-server-dev-$SG_PG_MAJOR"
+	"postgresql-$SG_PG_MAJOR-cron"
+	libcurl4-openssl-dev
+	libipc-run-perl
+	python3
+	make
+	gcc
+)
+
+# Print a section header.
+sg_section()
+{
+	printf '\n==> %s\n' "$*"
+}
+
+sg_is_root()
+{
+	[ "$(id -u)" -eq 0 ]
+}
+
+# Run a command as root: directly when we are root, else through sudo.
+sg_as_root()
+{
+	if sg_is_root; then
+		"$@"
+	elif command -v sudo >/dev/null 2>&1; then
+		sudo "$@"
+	else
+		echo "error: need root (or sudo) to run: $*" >&2
+		return 1
+	fi
+}
+
+# Install the Debian packages the project needs, only those missing;
+# "apt-get update" only runs when something is missing.
+sg_install_packages()
+{
+	local p missing=()
+
+	for p in "${SG_PACKAGES[@]}"; do
+		if ! dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+			missing+=("$p")
+		fi
+	done
+	if [ "${#missing[@]}" -eq 0 ]; then
+		echo "all required packages are installed"
+		return 0
+	fi
+	echo "installing missing packages: ${missing[*]}"
+	sg_as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q &&
+		sg_as_root env DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
+# Find PostgreSQL: sets PG_CONFIG, PG_BINDIR and puts PG_BINDIR first on PATH.
+sg_pg_env()
+{
+	: "${PG_CONFIG:=/usr/lib/postgresql/$SG_PG_MAJOR/bin/pg_config}"
+	if [ ! -x "$PG_CONFIG" ]; then
+		echo "error: $PG_CONFIG not found (is postgresql-server-dev-$SG_PG_MAJOR installed?)" >&2
+		return 1
+	fi
+	PG_BINDIR=$("$PG_CONFIG" --bindir) || return 1
+	export PG_CONFIG PG_BINDIR
+	PATH="$PG_BINDIR:$PATH"
+	export PATH
+}
+
+# The python3 that the postgres user can run (pyenv shims under /root are
+# not readable by it): Debian's when present.
+sg_python()
+{
+	if [ -x /usr/bin/python3 ]; then
+		echo /usr/bin/python3
+	else
+		command -v python3
+	fi
+}
+
+# "make clean && make && make install" in the repository (the cwd).
+# $1: extra compiler flags (PG_CFLAGS).
+sg_build()
+{
+	local cflags=$1
+
+	make clean PG_CONFIG="$PG_CONFIG" >/dev/null &&
+		make PG_CONFIG="$PG_CONFIG" PG_CFLAGS="$cflags" &&
+		sg_as_root make install PG_CONFIG="$PG_CONFIG"
+}
+
+# Copy the source tree $1 to the new directory $2: the files git knows about
+# plus untracked, non-ignored ones (without git: everything but build outputs).
+sg_copy_tree()
+{
+	local src=$1 dst=$2 list
+
+	mkdir -p "$dst" || return 1
+	list=$(mktemp) || return 1
+	if git -C "$src" rev-parse --is-inside-work-tree >/dev/null 2>&1 &&
+		git -C "$src" ls-files -z --cached --others --exclude-standard >"$list" 2>/dev/null; then
+		# drop files deleted from the work tree but still in the index
+		(
+			cd "$src" || exit 1
+			while IFS= read -r -d '' f; do
+				[ -e "$f" ] || [ -L "$f" ] && printf '%s\0' "$f"
+			done <"$list" | tar -c --null --no-recursion -T - -f -
+		) | tar -x -C "$dst" -f -
+	else
+		tar -c -C "$src" \
+			--exclude=.git --exclude='*.o' --exclude='*.so' --exclude='*.bc' \
+			--exclude=./results --exclude=./tmp_regress --exclude=./tmp_check \
+			--exclude=./log --exclude=./regression.diffs --exclude=./regression.out \
+			--exclude=__pycache__ --exclude=./bench/data --exclude=./bench/out \
+			-f - . | tar -x -C "$dst" -f -
+	fi
+	local rc=$?
+	rm -f "$list"
+	return $rc
+}
+
+# The PATH to give commands run as postgres: no directories of root's.
+sg_pg_path()
+{
+	echo "$PG_BINDIR:/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin"
+}
+
+# Set SG_ARGV to the command "$@" run as the postgres OS user when we are
+# root (runuser), else as ourselves.  Variables named in SG_PASS_ENV (and
+# PATH, PG_CONFIG) are passed through runuser.
+SG_PASS_ENV=()
+SG_ARGV=()
+sg_pg_argv()
+{
+	if sg_is_root; then
+		local v envs=("PATH=$(sg_pg_path)" "PG_CONFIG=$PG_CONFIG")
+		for v in "${SG_PASS_ENV[@]}"; do
+			envs+=("$v=${!v-}")
+		done
+		SG_ARGV=(runuser -u postgres -- env "${envs[@]}" "$@")
+	else
+		SG_ARGV=("$@")
+	fi
+}
+
+# Run a command as postgres when we are root (see sg_pg_argv).
+sg_as_pg()
+{
+	sg_pg_argv "$@"
+	"${SG_ARGV[@]}"
+}
+
+# Make directory $1 (and everything below it) belong to postgres when root.
+sg_give_to_pg()
+{
+	if sg_is_root; then
+		chown -R postgres:postgres "$1"
+	fi
+}
+
+# Print a TCP port that is free on 127.0.0.1 right now.
+sg_free_port()
+{
+	"$(sg_python)" -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])
+s.close()'
+}
+
+# Start the sandbox of source tree $1, its files in directory $2 (which
+# postgres must be able to write); further arguments go to server.py.  Sets and exports SANDBOX_PORT and
+# SANDBOX_CTL and sets SG_SANDBOX_PID (the python process) and SG_SANDBOX_LOG.
+SG_SANDBOX_PID=
+SG_SANDBOX_JOB=
+sg_start_sandbox()
+{
+	local tree=$1 dir=$2 py i portfile pidfile
+	shift 2
+
+	py=$(sg_python)
+	portfile=$dir/sandbox.port
+	pidfile=$dir/sandbox.pid
+	SG_SANDBOX_LOG=$dir/sandbox.log
+	rm -f "$portfile" "$pidfile"
+	if [ ! -f "$tree/test/sandbox/server.py" ]; then
+		echo "error: $tree/test/sandbox/server.py not found" >&2
+		return 1
+	fi
+	# sh writes its own pid, then exec's python in its place: that pid is
+	# the server's, whatever wrapper (runuser) sits above it.
+	sg_as_pg sh -c 'echo $$ >"$1"; shift; exec "$@"' sh "$pidfile" \
+		"$py" "$tree/test/sandbox/server.py" --port 0 --port-file "$portfile" "$@" \
+		</dev/null >"$SG_SANDBOX_LOG" 2>&1 &
+	SG_SANDBOX_JOB=$!
+	for i in $(seq 1 300); do
+		[ -z "$SG_SANDBOX_PID" ] && [ -s "$pidfile" ] && SG_SANDBOX_PID=$(cat "$pidfile")
+		if [ -s "$portfile" ] && grep -qE '^[0-9]+$' "$portfile"; then
+			break
+		fi
+		if ! kill -0 "$SG_SANDBOX_JOB" 2>/dev/null; then
+			echo "error: the sandbox exited at start; its log:" >&2
+			tail -n 30 "$SG_SANDBOX_LOG" >&2
+			sg_stop_sandbox
+			return 1
+		fi
+		sleep 0.1
+	done
+	[ -z "$SG_SANDBOX_PID" ] && [ -s "$pidfile" ] && SG_SANDBOX_PID=$(cat "$pidfile")
+	if ! [ -s "$portfile" ]; then
+		echo "error: the sandbox wrote no port file in 30 s; its log:" >&2
+		tail -n 30 "$SG_SANDBOX_LOG" >&2
+		sg_stop_sandbox
+		return 1
+	fi
+	SANDBOX_PORT=$(tr -d '[:space:]' <"$portfile")
+	SANDBOX_CTL=$tree/test/sandbox/ctl.py
+	export SANDBOX_PORT SANDBOX_CTL
+	echo "sandbox listening on 127.0.0.1:$SANDBOX_PORT (pid $SG_SANDBOX_PID, log $SG_SANDBOX_LOG)"
+}
+
+# Stop the sandbox started by sg_start_sandbox, if any: SIGTERM, then
+# SIGKILL after 10 s.  Quiet; safe to call twice.
+sg_stop_sandbox()
+{
+	local pid=$SG_SANDBOX_PID i
+
+	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+		kill -TERM "$pid" 2>/dev/null
+		for i in $(seq 1 100); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+	fi
+	if [ -n "$SG_SANDBOX_JOB" ]; then
+		kill -0 "$SG_SANDBOX_JOB" 2>/dev/null && kill -TERM "$SG_SANDBOX_JOB" 2>/dev/null
+		wait "$SG_SANDBOX_JOB" 2>/dev/null
+	fi
+	SG_SANDBOX_PID=
+	SG_SANDBOX_JOB=
+	return 0
+}
+
+# Stop every PostgreSQL server whose data directory lies under $1
+# (leftovers of an interrupted or timed-out pg_regress or TAP run): found by
+# their postmaster.pid, stopped with pg_ctl, killed by pid if that fails.
+sg_stop_clusters()
+{
+	local top=$1 pidfile datadir pid
+
+	[ -d "$top" ] || return 0
+	while IFS= read -r -d '' pidfile; do
+		datadir=$(dirname "$pidfile")
+		pid=$(head -n 1 "$pidfile" 2>/dev/null)
+		case $pid in '' | *[!0-9]*) continue ;; esac
+		kill -0 "$pid" 2>/dev/null || continue
+		echo "stopping leftover server in $datadir (pid $pid)"
+		sg_as_pg "$PG_BINDIR/pg_ctl" -D "$datadir" stop -m immediate -w -t 30 >/dev/null 2>&1 ||
+			kill -KILL "$pid" 2>/dev/null
+	done < <(find "$top" -name postmaster.pid -type f -print0 2>/dev/null)
+	return 0
+}
