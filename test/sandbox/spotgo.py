@@ -705,14 +705,16 @@ def _seed_document(spec):
     """A SpotgoDocument from a seed object; raises ValueError when it is not valid."""
     if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
         raise ValueError("each document needs a name")
-    if spec.get("content_b64") is not None:
-        data = base64.b64decode(spec["content_b64"], validate=True)
-    else:
-        data = str(spec.get("content") or "").encode("utf-8")
+    try:
+        if spec.get("content_b64") is not None:
+            data = base64.b64decode(spec["content_b64"], validate=True)
+        else:
+            data = str(spec.get("content") or "").encode("utf-8")
+        doc_id = str(uuid.UUID(spec["documentId"])) if spec.get("documentId") else None
+    except (ValueError, TypeError, AttributeError):
+        raise ValueError("document content_b64 must be base64 and documentId a uuid") from None
     document = SpotgoDocument(spec["name"], spec.get("documentType") or "cmr",
-                              spec.get("contentType"), data,
-                              doc_id=str(uuid.UUID(spec["documentId"]))
-                              if spec.get("documentId") else None)
+                              spec.get("contentType"), data, doc_id=doc_id)
     document.status = spec.get("status") or "Processing"
     document.comment = spec.get("comment")
     document.rejection_reason = spec.get("rejectionReason")
