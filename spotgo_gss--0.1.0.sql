@@ -130,3 +130,108 @@ LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 50;
 
 COMMENT ON FUNCTION @extschema@.gss_delete_orders(text[], text) IS
 'Delete GoSweetSpot orders not yet processed (DELETE /api/customerorders, 50 numbers per call); outcome in GoSweetSpot''s words, deleted true only for "Deleted."';
+
+-- ---------------------------------------------------------------------------
+-- SpotGo CarrierPortal orders
+-- ---------------------------------------------------------------------------
+
+CREATE TYPE @extschema@.spotgo_order AS (
+  order_id           uuid,
+  order_number       text,
+  status             text,
+  created_at         timestamptz,
+  carrier_name       text,
+  carrier_email      text,
+  carrier_vat_code   text,
+  share_url          text,
+  "order"            jsonb,
+  internal_comments  text
+);
+
+COMMENT ON TYPE @extschema@.spotgo_order IS
+'One order of a SpotGo order query; "order" is the whole item as SpotGo sent it';
+
+CREATE FUNCTION @extschema@.spotgo_create_order("order" jsonb, server text DEFAULT NULL)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'spotgo_create_order'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION @extschema@.spotgo_create_order(jsonb, text) IS
+'Create a SpotGo order (POST /api/v1/orders); fails when the orderNumber exists; returns the order view';
+
+CREATE FUNCTION @extschema@.spotgo_update_order(order_id uuid, "order" jsonb, server text DEFAULT NULL)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'spotgo_update_order'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION @extschema@.spotgo_update_order(uuid, jsonb, text) IS
+'Update a SpotGo order by id (PUT /api/v1/orders/{orderId}); the carrier cannot change; returns the order view';
+
+CREATE FUNCTION @extschema@.spotgo_upsert_order("order" jsonb, server text DEFAULT NULL)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'spotgo_upsert_order'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION @extschema@.spotgo_upsert_order(jsonb, text) IS
+'Create or update a SpotGo order by orderNumber (POST /api/v1/orders/upsert); returns created, updated, linkChanged and the order';
+
+CREATE FUNCTION @extschema@.spotgo_delete_order(order_id uuid, server text DEFAULT NULL)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'spotgo_delete_order'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION @extschema@.spotgo_delete_order(uuid, text) IS
+'Delete a SpotGo order (DELETE /api/v1/orders/{orderId}); false when SpotGo did not have it';
+
+CREATE FUNCTION @extschema@.spotgo_get_order(order_id uuid, server text DEFAULT NULL)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'spotgo_get_order'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION @extschema@.spotgo_get_order(uuid, text) IS
+'One SpotGo order with its documents (GET /api/v1/orders/{orderId}); NULL when unknown';
+
+CREATE FUNCTION @extschema@.spotgo_query_orders(filter jsonb DEFAULT '{}', server text DEFAULT NULL)
+RETURNS SETOF @extschema@.spotgo_order
+AS 'MODULE_PATHNAME', 'spotgo_query_orders'
+LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 1000;
+
+COMMENT ON FUNCTION @extschema@.spotgo_query_orders(jsonb, text) IS
+'SpotGo orders matching a filter (POST /api/v1/orders/query), every page by continuation token';
+
+CREATE FUNCTION @extschema@.spotgo_document_content(order_id uuid, document_id uuid, server text DEFAULT NULL)
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'spotgo_document_content'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION @extschema@.spotgo_document_content(uuid, uuid, text) IS
+'The bytes of a SpotGo order document (GET .../documents/{documentId}/content); NULL when unknown';
+
+CREATE FUNCTION @extschema@.spotgo_document(order_id uuid, document_id uuid, server text DEFAULT NULL)
+RETURNS TABLE (content_type text, filename text, content bytea)
+AS 'MODULE_PATHNAME', 'spotgo_document'
+LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 1;
+
+COMMENT ON FUNCTION @extschema@.spotgo_document(uuid, uuid, text) IS
+'A SpotGo order document with its content type and file name; no row when unknown';
+
+CREATE FUNCTION @extschema@.spotgo_upload_document(order_id uuid, content bytea, filename text,
+                                                   document_type text,
+                                                   content_type text DEFAULT 'application/pdf',
+                                                   server text DEFAULT NULL)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'spotgo_upload_document'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION @extschema@.spotgo_upload_document(uuid, bytea, text, text, text, text) IS
+'Upload a document to a SpotGo order (multipart POST /api/v1/orders/{orderId}/documents); returns the document view';
+
+CREATE FUNCTION @extschema@.spotgo_set_document_status(order_id uuid, document_id uuid, status text,
+                                                       reason text DEFAULT NULL, comment text DEFAULT NULL,
+                                                       server text DEFAULT NULL)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'spotgo_set_document_status'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION @extschema@.spotgo_set_document_status(uuid, uuid, text, text, text, text) IS
+'Accept or reject a SpotGo order document (POST .../documents/{documentId}/status), with an optional reason and comment';

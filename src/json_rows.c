@@ -940,3 +940,42 @@ jrows_jsonb_text(Jsonb *jb, int *len)
 	*len = buf.len;
 	return buf.data;
 }
+
+/*
+ * jrows_body_jsonb
+ *		A whole response body as jsonb, for answers that are returned as
+ *		they are (one order, a document view).  Raises 22032 naming the
+ *		response when the body is not JSON.
+ */
+Jsonb *
+jrows_body_jsonb(char *body, size_t len, const char *what)
+{
+	JsonLexContext *lex;
+	JsonParseErrorType rc;
+
+	if (len > (size_t) PG_INT32_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("response from the %s is too large to parse", what)));
+	lex = compat_json_lexer(body, (int) len);
+	rc = pg_parse_json(lex, &nullSemAction);
+	if (rc != JSON_SUCCESS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_JSON_TEXT),
+				 errmsg("malformed JSON in the response from the %s", what),
+				 errdetail("%s", json_errdetail(rc, lex))));
+	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(body)));
+}
+
+/*
+ * jrows_is_iso8601
+ *		True for "YYYY-MM-DDTHH:MM[:SS[.fff]][Z|+HH:MM]" with a valid date
+ *		and time, the form the APIs take.
+ */
+bool
+jrows_is_iso8601(const char *s)
+{
+	Timestamp	ts;
+
+	return strlen(s) > 10 && s[10] == 'T' && jrows_fast_timestamp(s, true, &ts);
+}

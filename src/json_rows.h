@@ -58,5 +58,7 @@ typedef void (*JrowsEmit) (void *arg, Datum *values, bool *nulls);
 extern int64 jrows_parse(const JrowsSpec *spec, char *body, size_t len,
 						 JrowsEmit emit, void *arg, char **captured);
 extern char *jrows_jsonb_text(Jsonb *jb, int *len);
+extern Jsonb *jrows_body_jsonb(char *body, size_t len, const char *what);
+extern bool jrows_is_iso8601(const char *s);
 
 #endif							/* SPOTGO_GSS_JSON_ROWS_H */
