@@ -85,38 +85,48 @@ SELECT packingslipno, consignee, city, status
  ORDER BY 1;
 
 -- ---------------------------------------------------------------------------
--- SpotGo CarrierPortal: NOT YET RUN.  The SpotGo functions land in a later
--- step; when they do, uncomment this block (the server and user mapping
--- "spotgo" above are already in place).
---
--- \echo '== 10. SpotGo: create or update an order by its number (POST /api/v1/orders/upsert)'
--- SELECT r->>'created' AS created, r->>'updated' AS updated,
---        r->'order'->>'orderNumber' AS order_number
---   FROM spotgo_gss.spotgo_upsert_order('{
---          "orderNumber": "SG-DEMO-1",
---          "carrier": {"name": "Vistula Cargo S.A.", "email": "dispatch@example.com",
---                      "vatCode": "PL7010002137"},
---          "requiredDocumentTypes": ["cmr"],
---          "locations": [
---            {"sequence": 1, "type": "Loading", "countryCode": "DE", "city": "Hamburg",
---             "startDate": "2026-08-24T08:00:00Z", "endDate": "2026-08-24T12:00:00Z"},
---            {"sequence": 2, "type": "Unloading", "countryCode": "PL", "city": "Warsaw",
---             "startDate": "2026-08-25T08:00:00Z", "endDate": "2026-08-25T16:00:00Z"}]
---        }'::jsonb) AS r;
---
--- \echo '== 11. SpotGo: query orders, every page (POST /api/v1/orders/query)'
--- SELECT order_number, status, carrier_name, share_url IS NOT NULL AS shared
---   FROM spotgo_gss.spotgo_query_orders('{"orderNumber": "SG-DEMO"}'::jsonb)
---  ORDER BY 1;
---
--- \echo '== 12. SpotGo: one order by id, then delete it'
--- SELECT o->>'orderNumber' AS order_number
---   FROM spotgo_gss.spotgo_query_orders() AS q,
---        spotgo_gss.spotgo_get_order(q.order_id) AS o
---  WHERE q.order_number = 'SG-DEMO-1';
--- SELECT spotgo_gss.spotgo_delete_order(order_id) AS deleted
---   FROM spotgo_gss.spotgo_query_orders()
---  WHERE order_number = 'SG-DEMO-1';
--- ---------------------------------------------------------------------------
+\echo '== 10. SpotGo: create or update an order by its number (POST /api/v1/orders/upsert)'
+SELECT r->>'created' AS created, r->>'updated' AS updated, r->>'linkChanged' AS link_changed,
+       r->'order'->>'orderNumber' AS order_number
+  FROM spotgo_gss.spotgo_upsert_order('{
+         "orderNumber": "SG-DEMO-1",
+         "carrier": {"name": "Vistula Cargo S.A.", "email": "dispatch@example.com",
+                     "vatCode": "PL7010002137"},
+         "requiredDocumentTypes": ["cmr"],
+         "locations": [
+           {"sequence": 1, "type": "Loading", "countryCode": "DE", "city": "Hamburg",
+            "startDate": "2026-08-24T08:00:00Z", "endDate": "2026-08-24T12:00:00Z"},
+           {"sequence": 2, "type": "Unloading", "countryCode": "PL", "city": "Warsaw",
+            "startDate": "2026-08-25T08:00:00Z", "endDate": "2026-08-25T16:00:00Z"}]
+       }'::jsonb) AS r;
+
+\echo '== 11. SpotGo: the same order number again updates it'
+SELECT r->>'created' AS created, r->>'updated' AS updated
+  FROM spotgo_gss.spotgo_upsert_order('{"orderNumber": "SG-DEMO-1",
+         "carrier": {"name": "Vistula Cargo S.A.", "vatCode": "PL7010002137"},
+         "internalComments": "call before arrival"}'::jsonb) AS r;
+
+\echo '== 12. SpotGo: query orders, every page (POST /api/v1/orders/query)'
+SELECT order_number, status, carrier_name, internal_comments, share_url IS NOT NULL AS shared
+  FROM spotgo_gss.spotgo_query_orders('{"orderNumber": "SG-DEMO"}'::jsonb)
+ ORDER BY 1;
+
+\echo '== 13. SpotGo: upload a document to the order, then read it back'
+SELECT q.order_id AS demo_order_id
+  FROM spotgo_gss.spotgo_query_orders('{"orderNumber": "SG-DEMO-1"}'::jsonb) AS q \gset
+SELECT d->>'name' AS name, d->>'documentType' AS document_type, d->>'status' AS status,
+       d->>'documentId' AS demo_document_id
+  FROM spotgo_gss.spotgo_upload_document(:'demo_order_id',
+         convert_to('%PDF-1.4 demo CMR', 'UTF8'), 'cmr-SG-DEMO-1.pdf', 'cmr') AS d \gset
+SELECT :'name' AS name, :'document_type' AS document_type, :'status' AS status;
+SELECT content_type, filename, convert_from(content, 'UTF8') AS content
+  FROM spotgo_gss.spotgo_document(:'demo_order_id', :'demo_document_id');
+
+\echo '== 14. SpotGo: accept the document, look at the order, delete it'
+SELECT s->>'status' AS document_status
+  FROM spotgo_gss.spotgo_set_document_status(:'demo_order_id', :'demo_document_id', 'Accepted') AS s;
+SELECT o->>'orderNumber' AS order_number, jsonb_array_length(o->'documents') AS documents
+  FROM spotgo_gss.spotgo_get_order(:'demo_order_id') AS o;
+SELECT spotgo_gss.spotgo_delete_order(:'demo_order_id') AS deleted;
 
 \echo 'Done.'
