@@ -15,6 +15,7 @@ SG_PACKAGES=(
 	"postgresql-$SG_PG_MAJOR-cron"
 	libcurl4-openssl-dev
 	libipc-run-perl
+	openssl
 	python3
 	make
 	gcc
@@ -180,20 +181,27 @@ print(s.getsockname()[1])
 s.close()'
 }
 
-# Start the sandbox of source tree $1, its files in directory $2 (which
-# postgres must be able to write); further arguments go to server.py.  Sets and exports SANDBOX_PORT and
-# SANDBOX_CTL and sets SG_SANDBOX_PID (the python process) and SG_SANDBOX_LOG.
-SG_SANDBOX_PID=
-SG_SANDBOX_JOB=
-sg_start_sandbox()
+# Start a sandbox server.py of source tree $2 as postgres (when root), its
+# files $3/$1.port, $3/$1.pid and $3/$1.log (directory $3 must be writable by
+# postgres); further arguments go to server.py.  Waits for the port file.
+# Sets SG_SPAWN_PORT, SG_SPAWN_PID (the python process), SG_SPAWN_JOB (our
+# background job) and SG_SPAWN_LOG; on failure stops what it started.
+SG_SPAWN_PORT=
+SG_SPAWN_PID=
+SG_SPAWN_JOB=
+SG_SPAWN_LOG=
+sg_spawn_sandbox()
 {
-	local tree=$1 dir=$2 py i portfile pidfile
-	shift 2
+	local name=$1 tree=$2 dir=$3 py i portfile pidfile
+	shift 3
 
+	SG_SPAWN_PORT=
+	SG_SPAWN_PID=
+	SG_SPAWN_JOB=
 	py=$(sg_python)
-	portfile=$dir/sandbox.port
-	pidfile=$dir/sandbox.pid
-	SG_SANDBOX_LOG=$dir/sandbox.log
+	portfile=$dir/$name.port
+	pidfile=$dir/$name.pid
+	SG_SPAWN_LOG=$dir/$name.log
 	rm -f "$portfile" "$pidfile"
 	if [ ! -f "$tree/test/sandbox/server.py" ]; then
 		echo "error: $tree/test/sandbox/server.py not found" >&2
@@ -203,39 +211,40 @@ sg_start_sandbox()
 	# the server's, whatever wrapper (runuser) sits above it.
 	sg_as_pg sh -c 'echo $$ >"$1"; shift; exec "$@"' sh "$pidfile" \
 		"$py" "$tree/test/sandbox/server.py" --port 0 --port-file "$portfile" "$@" \
-		</dev/null >"$SG_SANDBOX_LOG" 2>&1 &
-	SG_SANDBOX_JOB=$!
+		</dev/null >"$SG_SPAWN_LOG" 2>&1 &
+	SG_SPAWN_JOB=$!
 	for i in $(seq 1 300); do
-		[ -z "$SG_SANDBOX_PID" ] && [ -s "$pidfile" ] && SG_SANDBOX_PID=$(cat "$pidfile")
+		[ -z "$SG_SPAWN_PID" ] && [ -s "$pidfile" ] && SG_SPAWN_PID=$(cat "$pidfile")
 		if [ -s "$portfile" ] && grep -qE '^[0-9]+$' "$portfile"; then
 			break
 		fi
-		if ! kill -0 "$SG_SANDBOX_JOB" 2>/dev/null; then
-			echo "error: the sandbox exited at start; its log:" >&2
-			tail -n 30 "$SG_SANDBOX_LOG" >&2
-			sg_stop_sandbox
+		if ! kill -0 "$SG_SPAWN_JOB" 2>/dev/null; then
+			echo "error: the sandbox ($name) exited at start; its log:" >&2
+			tail -n 30 "$SG_SPAWN_LOG" >&2
+			sg_kill_sandbox "$SG_SPAWN_PID" "$SG_SPAWN_JOB"
+			SG_SPAWN_PID=
+			SG_SPAWN_JOB=
 			return 1
 		fi
 		sleep 0.1
 	done
-	[ -z "$SG_SANDBOX_PID" ] && [ -s "$pidfile" ] && SG_SANDBOX_PID=$(cat "$pidfile")
+	[ -z "$SG_SPAWN_PID" ] && [ -s "$pidfile" ] && SG_SPAWN_PID=$(cat "$pidfile")
 	if ! [ -s "$portfile" ]; then
-		echo "error: the sandbox wrote no port file in 30 s; its log:" >&2
-		tail -n 30 "$SG_SANDBOX_LOG" >&2
-		sg_stop_sandbox
+		echo "error: the sandbox ($name) wrote no port file in 30 s; its log:" >&2
+		tail -n 30 "$SG_SPAWN_LOG" >&2
+		sg_kill_sandbox "$SG_SPAWN_PID" "$SG_SPAWN_JOB"
+		SG_SPAWN_PID=
+		SG_SPAWN_JOB=
 		return 1
 	fi
-	SANDBOX_PORT=$(tr -d '[:space:]' <"$portfile")
-	SANDBOX_CTL=$tree/test/sandbox/ctl.py
-	export SANDBOX_PORT SANDBOX_CTL
-	echo "sandbox listening on 127.0.0.1:$SANDBOX_PORT (pid $SG_SANDBOX_PID, log $SG_SANDBOX_LOG)"
+	SG_SPAWN_PORT=$(tr -d '[:space:]' <"$portfile")
 }
 
-# Stop the sandbox started by sg_start_sandbox, if any: SIGTERM, then
-# SIGKILL after 10 s.  Quiet; safe to call twice.
-sg_stop_sandbox()
+# Stop a sandbox: python process $1 (SIGTERM, then SIGKILL after 10 s) and
+# our background job $2.  Either may be empty.  Quiet.
+sg_kill_sandbox()
 {
-	local pid=$SG_SANDBOX_PID i
+	local pid=$1 job=$2 i
 
 	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
 		kill -TERM "$pid" 2>/dev/null
@@ -245,12 +254,134 @@ sg_stop_sandbox()
 		done
 		kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
 	fi
-	if [ -n "$SG_SANDBOX_JOB" ]; then
-		kill -0 "$SG_SANDBOX_JOB" 2>/dev/null && kill -TERM "$SG_SANDBOX_JOB" 2>/dev/null
-		wait "$SG_SANDBOX_JOB" 2>/dev/null
+	if [ -n "$job" ]; then
+		kill -0 "$job" 2>/dev/null && kill -TERM "$job" 2>/dev/null
+		wait "$job" 2>/dev/null
 	fi
+	return 0
+}
+
+# Start the sandbox of source tree $1, its files in directory $2 (which
+# postgres must be able to write); further arguments go to server.py.  Sets and exports SANDBOX_PORT and
+# SANDBOX_CTL and sets SG_SANDBOX_PID (the python process) and SG_SANDBOX_LOG.
+SG_SANDBOX_PID=
+SG_SANDBOX_JOB=
+sg_start_sandbox()
+{
+	local tree=$1 dir=$2
+	shift 2
+
+	sg_spawn_sandbox sandbox "$tree" "$dir" "$@" || return 1
+	SG_SANDBOX_PID=$SG_SPAWN_PID
+	SG_SANDBOX_JOB=$SG_SPAWN_JOB
+	SG_SANDBOX_LOG=$SG_SPAWN_LOG
+	SANDBOX_PORT=$SG_SPAWN_PORT
+	SANDBOX_CTL=$tree/test/sandbox/ctl.py
+	export SANDBOX_PORT SANDBOX_CTL
+	echo "sandbox listening on 127.0.0.1:$SANDBOX_PORT (pid $SG_SANDBOX_PID, log $SG_SANDBOX_LOG)"
+}
+
+# Stop the sandbox started by sg_start_sandbox, if any.  Quiet; safe to
+# call twice.
+sg_stop_sandbox()
+{
+	sg_kill_sandbox "$SG_SANDBOX_PID" "$SG_SANDBOX_JOB"
 	SG_SANDBOX_PID=
 	SG_SANDBOX_JOB=
+	return 0
+}
+
+# Make a throwaway certificate authority and a server certificate it signed,
+# for 127.0.0.1 and localhost (subjectAltName IP:127.0.0.1, DNS:localhost),
+# valid for 7 days, with the openssl CLI, in the new directory $1 (made
+# postgres's when root): ca.pem (the CA certificate, what clients trust),
+# server.pem and server.key (for server.py --tls-cert/--tls-key); the CA's
+# key is deleted.  Quiet unless openssl fails.
+sg_make_test_certs()
+{
+	local dir=$1 log
+
+	mkdir -p "$dir" || return 1
+	log=$dir/openssl.log
+	cat >"$dir/openssl.cnf" <<-'EOF'
+		# only what scripts/lib.sh sg_make_test_certs needs: no system openssl.cnf
+		[req]
+		distinguished_name = dn
+		prompt = no
+
+		[dn]
+		CN = spotgo_gss throwaway test CA
+
+		[v3_ca]
+		basicConstraints = critical, CA:TRUE
+		keyUsage = critical, keyCertSign, cRLSign
+		subjectKeyIdentifier = hash
+
+		[v3_server]
+		basicConstraints = critical, CA:FALSE
+		keyUsage = critical, digitalSignature, keyEncipherment
+		extendedKeyUsage = serverAuth
+		subjectAltName = IP:127.0.0.1, DNS:localhost
+		subjectKeyIdentifier = hash
+		authorityKeyIdentifier = keyid, issuer
+	EOF
+	if ! {
+		openssl req -x509 -config "$dir/openssl.cnf" -extensions v3_ca \
+			-newkey rsa:2048 -nodes -sha256 -days 7 \
+			-subj "/CN=spotgo_gss throwaway test CA" \
+			-keyout "$dir/ca.key" -out "$dir/ca.pem" &&
+			openssl req -new -config "$dir/openssl.cnf" \
+				-newkey rsa:2048 -nodes -sha256 -subj "/CN=localhost" \
+				-keyout "$dir/server.key" -out "$dir/server.csr" &&
+			openssl x509 -req -in "$dir/server.csr" -sha256 -days 7 \
+				-CA "$dir/ca.pem" -CAkey "$dir/ca.key" -set_serial "0x$(openssl rand -hex 8)" \
+				-extfile "$dir/openssl.cnf" -extensions v3_server -out "$dir/server.pem" &&
+			openssl verify -CAfile "$dir/ca.pem" "$dir/server.pem"
+	} >"$log" 2>&1; then
+		echo "error: openssl could not make the test certificates:" >&2
+		tail -n 30 "$log" >&2
+		return 1
+	fi
+	rm -f "$dir/ca.key" "$dir/server.csr"
+	chmod 644 "$dir/ca.pem" "$dir/server.pem"
+	chmod 600 "$dir/server.key"
+	sg_give_to_pg "$dir"
+}
+
+# Start a second sandbox of source tree $1 that speaks https (TLS 1.2+) with
+# the certificates sg_make_test_certs made in directory $3; its files in
+# directory $2 (writable by postgres); further arguments go to server.py.
+# Sets and exports SANDBOX_TLS_PORT and SANDBOX_CA_FILE (absolute path of
+# the CA certificate), sets SG_TLS_SANDBOX_PID and SG_TLS_SANDBOX_LOG.  Its
+# control endpoints are reached with: ctl.py --port "$SANDBOX_TLS_PORT"
+# --tls-ca "$SANDBOX_CA_FILE" CMD.
+SG_TLS_SANDBOX_PID=
+SG_TLS_SANDBOX_JOB=
+sg_start_tls_sandbox()
+{
+	local tree=$1 dir=$2 certs
+	shift 2
+	certs=$(cd "$1" && pwd -P) || return 1
+	shift
+
+	sg_spawn_sandbox sandbox-tls "$tree" "$dir" \
+		--tls-cert "$certs/server.pem" --tls-key "$certs/server.key" "$@" || return 1
+	SG_TLS_SANDBOX_PID=$SG_SPAWN_PID
+	SG_TLS_SANDBOX_JOB=$SG_SPAWN_JOB
+	SG_TLS_SANDBOX_LOG=$SG_SPAWN_LOG
+	SANDBOX_TLS_PORT=$SG_SPAWN_PORT
+	SANDBOX_CA_FILE=$certs/ca.pem
+	export SANDBOX_TLS_PORT SANDBOX_CA_FILE
+	echo "TLS sandbox listening on https://127.0.0.1:$SANDBOX_TLS_PORT (pid $SG_TLS_SANDBOX_PID, log $SG_TLS_SANDBOX_LOG, CA $SANDBOX_CA_FILE)"
+}
+
+# Stop the sandbox started by sg_start_tls_sandbox, if any.  Quiet; safe to
+# call twice.
+sg_stop_tls_sandbox()
+{
+	sg_kill_sandbox "$SG_TLS_SANDBOX_PID" "$SG_TLS_SANDBOX_JOB"
+	SG_TLS_SANDBOX_PID=
+	SG_TLS_SANDBOX_JOB=
 	return 0
 }
 

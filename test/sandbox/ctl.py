@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Control client for the spotgo_gss sandbox, made for `COPY ... FROM PROGRAM` in SQL tests.
 
-    python3 ctl.py [--port N] [--plain] CMD [HEXARG]
+    python3 ctl.py [--port N] [--tls-ca FILE] [--plain] CMD [HEXARG]
 
 CMD is a path under /_sandbox/ (`reset`, `journal`, `journal?path=/v2`, `fault`,
 `gss/orders`, ...). HEXARG, when given, is hex-encoded UTF-8 JSON sent as a POST body (hex
@@ -10,7 +10,9 @@ it the request is a GET. `--json TEXT` sends plain JSON text instead of HEXARG.
 
 The answer is printed as one line of ASCII JSON with every backslash doubled, i.e. one row
 in COPY's text format (one text or jsonb column). `--plain` pretty-prints for humans.
-The port comes from --port or the SANDBOX_PORT environment variable. Exit status: 0 on
+The port comes from --port or the SANDBOX_PORT environment variable. --tls-ca FILE talks
+https to a sandbox started with --tls-cert, trusting the CA certificate(s) in FILE (the
+certificate and the host name 127.0.0.1 are verified). Exit status: 0 on
 success, 1 when the sandbox answered an error (its answer goes to stderr), 2 when it cannot
 be reached or the arguments are wrong.
 """
@@ -19,6 +21,7 @@ import argparse
 import json
 import os
 import re
+import ssl
 import sys
 import urllib.error
 import urllib.request
@@ -34,6 +37,8 @@ _MARKED_TEXT = re.compile('"' + _MARK + r'(-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9
 def parse_args(argv):
     parser = argparse.ArgumentParser(description="spotgo_gss sandbox control client")
     parser.add_argument("--port", type=int, help="sandbox port (default: $SANDBOX_PORT)")
+    parser.add_argument("--tls-ca", metavar="FILE",
+                        help="use https, trusting the CA certificate(s) in FILE")
     parser.add_argument("--plain", action="store_true", help="pretty JSON for humans")
     parser.add_argument("--json", dest="json_text", help="JSON body as plain text")
     parser.add_argument("cmd", help="path under /_sandbox/, e.g. reset or journal?path=/v2")
@@ -69,14 +74,22 @@ def sandbox_port(args):
     return int(text)
 
 
-def call(port, cmd, body):
-    """Send the control request; returns the answer's text."""
-    url = "http://127.0.0.1:%d/_sandbox/%s" % (port, cmd.lstrip("/"))
+def call(port, cmd, body, tls_ca=None):
+    """Send the control request (https when tls_ca names a CA file); returns the answer's text."""
+    scheme = "http" if tls_ca is None else "https"
+    url = "%s://127.0.0.1:%d/_sandbox/%s" % (scheme, port, cmd.lstrip("/"))
     request = urllib.request.Request(url, data=body, method="GET" if body is None else "POST")
     if body is not None:
         request.add_header("Content-Type", "application/json")
     # Never route the loopback sandbox through a proxy from the environment.
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    handlers = [urllib.request.ProxyHandler({})]
+    if tls_ca is not None:
+        try:
+            context = ssl.create_default_context(cafile=tls_ca)
+        except (OSError, ValueError) as error:
+            fail(2, "cannot load --tls-ca %s: %s" % (tls_ca, error))
+        handlers.append(urllib.request.HTTPSHandler(context=context))
+    opener = urllib.request.build_opener(*handlers)
     try:
         with opener.open(request, timeout=TIMEOUT_SECONDS) as answer:
             return answer.read().decode("utf-8")
@@ -103,7 +116,7 @@ def plain_text(value):
 def main(argv=None):
     args = parse_args(argv)
     body = request_body(args)
-    text = call(sandbox_port(args), args.cmd, body)
+    text = call(sandbox_port(args), args.cmd, body, args.tls_ca)
     try:
         value = json.loads(text, parse_float=lambda number: _MARK + number)
     except ValueError:

@@ -16,6 +16,10 @@ Design
     (faults.py); unless a rule answers by itself, the API store answers it.
   * Connections are numbered in order of acceptance (journal field `conn`); the numbers keep
     growing across resets so that a kept-alive connection never shares a number with a new one.
+  * TLS (optional, --tls-cert/--tls-key): the listening socket is wrapped with an ssl server
+    context (TLS 1.2 or later); each connection's handshake runs in its own thread, so a client
+    that stalls or refuses the certificate holds up nobody. Everything else, the control
+    endpoints included, is the same over https.
 
 See README.md for the control endpoints and fault options.
 """
@@ -25,6 +29,7 @@ import os
 import signal
 import socket
 import socketserver
+import ssl
 import sys
 import threading
 import time
@@ -270,9 +275,22 @@ class SandboxHandler(BaseHTTPRequestHandler):
 
     def handle(self):
         try:
+            if self.server.tls and not self._handshake():
+                return
             super().handle()
-        except (ConnectionError, TimeoutError):
+        except (ConnectionError, TimeoutError, ssl.SSLError):
             self.close_connection = True
+
+    def _handshake(self):
+        """The TLS handshake (the accepted socket defers it to this thread); False if it failed."""
+        try:
+            self.request.do_handshake()
+            return True
+        except (OSError, ValueError) as error:  # ssl.SSLError is an OSError
+            self.close_connection = True
+            if self.server.verbose:
+                sys.stderr.write("sandbox: conn %d TLS handshake failed: %s\n" % (self.conn_id, error))
+            return False
 
     def do_GET(self):
         self._serve()
@@ -375,7 +393,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
             else:
                 for chunk in response.chunks:
                     self.wfile.write(chunk)
-        except (ConnectionError, TimeoutError):
+        except (ConnectionError, TimeoutError, ssl.SSLError):
             self.close_connection = True
 
     def _cut(self):
@@ -400,13 +418,19 @@ class SandboxServer(ThreadingHTTPServer):
     block_on_close = False
     request_queue_size = 128
 
-    def __init__(self, port, sandbox, verbose=False):
+    def __init__(self, port, sandbox, verbose=False, tls_context=None):
         self.sandbox = sandbox
         self.verbose = verbose
+        self.tls = tls_context is not None
         self._next_conn = 1
         self._conn_ids = {}
         self._conn_lock = threading.Lock()
         super().__init__(("127.0.0.1", port), SandboxHandler)
+        if tls_context is not None:
+            # Accepted sockets are SSLSockets whose handshake waits for SandboxHandler.handle,
+            # in the connection's own thread, not in the accepting one.
+            self.socket = tls_context.wrap_socket(self.socket, server_side=True,
+                                                  do_handshake_on_connect=False)
 
     def server_bind(self):
         # HTTPServer.server_bind would look up the host name (slow without DNS).
@@ -426,7 +450,7 @@ class SandboxServer(ThreadingHTTPServer):
 
     def handle_error(self, request, client_address):
         error = sys.exc_info()[1]
-        if isinstance(error, (ConnectionError, TimeoutError)):
+        if isinstance(error, (ConnectionError, TimeoutError, ssl.SSLError)):
             return
         super().handle_error(request, client_address)
 
@@ -445,7 +469,21 @@ def parse_args(argv):
     parser.add_argument("--spotgo-key-header", default="X-Api-Key",
                         help="header that carries the SpotGo key")
     parser.add_argument("--verbose", action="store_true", help="log each request to stderr")
-    return parser.parse_args(argv)
+    parser.add_argument("--tls-cert", metavar="FILE",
+                        help="serve https: PEM certificate (chain) of the server; needs --tls-key")
+    parser.add_argument("--tls-key", metavar="FILE", help="PEM private key for --tls-cert")
+    args = parser.parse_args(argv)
+    if (args.tls_cert is None) != (args.tls_key is None):
+        parser.error("--tls-cert and --tls-key go together")
+    return args
+
+
+def tls_context(cert_file, key_file):
+    """A server-side ssl context, TLS 1.2 or later; raises OSError (ssl.SSLError)."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(cert_file, key_file)
+    return context
 
 
 def write_port_file(path, port):
@@ -461,8 +499,16 @@ def main(argv=None):
     sandbox = Sandbox({"gss_key": args.gss_key, "gss_site": args.gss_site,
                        "spotgo_key": args.spotgo_key,
                        "spotgo_key_header": args.spotgo_key_header})
+    context = None
+    if args.tls_cert is not None:
+        try:
+            context = tls_context(args.tls_cert, args.tls_key)
+        except OSError as error:
+            sys.stderr.write("sandbox: cannot load --tls-cert %s / --tls-key %s: %s\n"
+                             % (args.tls_cert, args.tls_key, error))
+            return 1
     try:
-        server = SandboxServer(args.port, sandbox, verbose=args.verbose)
+        server = SandboxServer(args.port, sandbox, verbose=args.verbose, tls_context=context)
     except OSError as error:
         sys.stderr.write("sandbox: cannot listen on 127.0.0.1:%d: %s\n" % (args.port, error))
         return 1
@@ -476,7 +522,8 @@ def main(argv=None):
 
     if args.port_file:
         write_port_file(args.port_file, port)
-    print("sandbox listening on 127.0.0.1:%d" % port, flush=True)
+    print("sandbox listening on 127.0.0.1:%d%s" % (port, " (https)" if context else ""),
+          flush=True)
     try:
         while not stop.wait(3600):
             pass
