@@ -11,7 +11,9 @@ OBJS = \
 	src/http.o \
 	src/json_rows.o \
 	src/gss.o \
-	src/spotgo.o
+	src/spotgo.o \
+	src/outbox.o \
+	src/worker.o
 
 EXTENSION = spotgo_gss
 DATA = spotgo_gss--0.1.0.sql

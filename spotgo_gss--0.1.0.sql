@@ -235,3 +235,123 @@ LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
 COMMENT ON FUNCTION @extschema@.spotgo_set_document_status(uuid, uuid, text, text, text, text) IS
 'Accept or reject a SpotGo order document (POST .../documents/{documentId}/status), with an optional reason and comment';
+
+-- ---------------------------------------------------------------------------
+-- Push: the durable outbox
+-- ---------------------------------------------------------------------------
+
+CREATE TABLE @extschema@.outbox (
+  id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  server           text NOT NULL,
+  operation        text NOT NULL
+                   CHECK (operation IN ('spotgo.upsert_order', 'spotgo.delete_order',
+                                        'gss.upsert_order', 'gss.delete_order')),
+  object_key       text NOT NULL,
+  payload          jsonb NOT NULL,
+  state            text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'done', 'dead')),
+  attempts         int NOT NULL DEFAULT 0,
+  next_attempt_at  timestamptz NOT NULL DEFAULT now(),
+  last_status      int,
+  last_error       text,
+  response         jsonb,
+  enqueued_by      regrole NOT NULL,
+  enqueued_at      timestamptz NOT NULL DEFAULT now(),
+  sent_at          timestamptz,
+  version          int NOT NULL DEFAULT 1,
+  claimed_by       int,
+  claimed_at       timestamptz
+);
+
+COMMENT ON TABLE @extschema@.outbox IS
+'Changes waiting to be pushed to SpotGo or GoSweetSpot, and their outcome; at most one pending item per (server, object_key)';
+COMMENT ON COLUMN @extschema@.outbox.version IS
+'Bumped each time a newer change replaces the pending payload; an item whose version changed while in flight is sent again';
+COMMENT ON COLUMN @extschema@.outbox.claimed_by IS
+'pid of the backend delivering the item right now, NULL when none';
+
+CREATE UNIQUE INDEX outbox_one_pending ON @extschema@.outbox (server, object_key) WHERE state = 'pending';
+CREATE INDEX outbox_due ON @extschema@.outbox (next_attempt_at) WHERE state = 'pending';
+CREATE INDEX outbox_done_sent ON @extschema@.outbox (sent_at) WHERE state = 'done';
+
+-- payloads are visible to the role that enqueued them (and roles that are
+-- members of it); the owner sees everything; nobody writes but the functions
+ALTER TABLE @extschema@.outbox ENABLE ROW LEVEL SECURITY;
+CREATE POLICY outbox_own_items ON @extschema@.outbox FOR SELECT
+  USING (pg_catalog.pg_has_role(enqueued_by, 'MEMBER'));
+REVOKE ALL ON @extschema@.outbox FROM PUBLIC;
+GRANT SELECT ON @extschema@.outbox TO PUBLIC;
+
+CREATE TABLE @extschema@.spotgo_order_ids (
+  server        text NOT NULL,
+  order_number  text NOT NULL,
+  order_id      uuid NOT NULL,
+  updated_at    timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (server, order_number)
+);
+
+COMMENT ON TABLE @extschema@.spotgo_order_ids IS
+'SpotGo orderId of each order number, from the last delivered upsert; used to send deletes';
+REVOKE ALL ON @extschema@.spotgo_order_ids FROM PUBLIC;
+
+CREATE FUNCTION @extschema@.enqueue(operation text, payload jsonb, server text DEFAULT NULL)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'spotgo_gss_enqueue'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION @extschema@.enqueue(text, jsonb, text) IS
+'Queue a push (spotgo.upsert_order, spotgo.delete_order, gss.upsert_order, gss.delete_order) for delivery after commit; replaces the pending payload of the same order; returns the outbox id';
+
+CREATE FUNCTION @extschema@.push_spotgo_order()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'push_spotgo_order'
+LANGUAGE C;
+
+COMMENT ON FUNCTION @extschema@.push_spotgo_order() IS
+'Trigger (AFTER INSERT OR UPDATE OR DELETE ... FOR EACH ROW): queue the row as a SpotGo order upsert, or a delete; arguments: mapping function (regprocedure, '''' for to_jsonb of the row), server';
+
+CREATE FUNCTION @extschema@.push_gss_order()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'push_gss_order'
+LANGUAGE C;
+
+COMMENT ON FUNCTION @extschema@.push_gss_order() IS
+'Trigger (AFTER INSERT OR UPDATE OR DELETE ... FOR EACH ROW): queue the row as a GoSweetSpot order upsert, or a delete; arguments: mapping function (regprocedure, '''' for to_jsonb of the row), server';
+
+CREATE PROCEDURE @extschema@.drain_outbox(max_items int DEFAULT 10000)
+AS 'MODULE_PATHNAME', 'drain_outbox'
+LANGUAGE C;
+
+COMMENT ON PROCEDURE @extschema@.drain_outbox(int) IS
+'Deliver due outbox items now, committing after each batch (spotgo_gss.drain_batch); for pg_cron or by hand, with CALL';
+REVOKE ALL ON PROCEDURE @extschema@.drain_outbox(int) FROM PUBLIC;
+
+CREATE FUNCTION @extschema@.retry_dead(server text DEFAULT NULL)
+RETURNS bigint
+LANGUAGE sql
+AS $$
+  WITH retried AS (
+    UPDATE @extschema@.outbox o
+       SET state = 'pending', attempts = 0, next_attempt_at = pg_catalog.now(),
+           claimed_by = NULL, claimed_at = NULL
+     WHERE o.state = 'dead' AND ($1 IS NULL OR o.server = $1)
+       AND o.id = (SELECT pg_catalog.max(d.id) FROM @extschema@.outbox d
+                    WHERE d.state = 'dead' AND d.server = o.server AND d.object_key = o.object_key)
+       AND NOT EXISTS (SELECT 1 FROM @extschema@.outbox p
+                        WHERE p.state = 'pending' AND p.server = o.server AND p.object_key = o.object_key)
+    RETURNING 1)
+  SELECT pg_catalog.count(*) FROM retried
+$$;
+
+COMMENT ON FUNCTION @extschema@.retry_dead(text) IS
+'Put dead outbox items (of one server, or all) back in the queue; an item whose order has a newer pending change stays dead; returns how many';
+REVOKE ALL ON FUNCTION @extschema@.retry_dead(text) FROM PUBLIC;
+
+CREATE VIEW @extschema@.outbox_status AS
+  SELECT server, state, pg_catalog.count(*) AS items, pg_catalog.min(enqueued_at) AS oldest,
+         pg_catalog.max(attempts) AS max_attempts
+    FROM @extschema@.outbox
+   GROUP BY server, state;
+
+COMMENT ON VIEW @extschema@.outbox_status IS
+'Outbox items per server and state: how many, the enqueue time of the oldest, the most attempts';
+GRANT SELECT ON @extschema@.outbox_status TO PUBLIC;

@@ -121,4 +121,23 @@ compat_random_fraction(void)
 }
 #endif
 
+/*
+ * Before PG14, SPI_commit() left no transaction open and the caller had to
+ * call SPI_start_transaction(); from PG14 on it starts the next one itself.
+ */
+#include "executor/spi.h"
+#if PG_VERSION_NUM >= 140000
+#define compat_spi_start_transaction() ((void) 0)
+#else
+#define compat_spi_start_transaction() SPI_start_transaction()
+#endif
+
+/*
+ * PG15 added shmem_request_hook; before it, shared memory was requested
+ * directly from _PG_init.
+ */
+#if PG_VERSION_NUM >= 150000
+#define COMPAT_HAVE_SHMEM_REQUEST_HOOK 1
+#endif
+
 #endif							/* SPOTGO_GSS_COMPAT_H */

@@ -34,6 +34,7 @@
 #include "http.h"
 #include "json_rows.h"
 #include "options.h"
+#include "push.h"
 
 PG_FUNCTION_INFO_V1(gss_customer_orders);
 PG_FUNCTION_INFO_V1(gss_pending_orders);
@@ -1010,4 +1011,187 @@ gss_delete_orders(PG_FUNCTION_ARGS)
 	}
 	MemoryContextDelete(call_cxt);
 	return (Datum) 0;
+}
+
+/* ---- push: delivery of outbox items ---- */
+
+/*
+ * gss_order_key
+ *		Check an order for the outbox as gss_upsert_order() would; return
+ *		its packingslipno.
+ */
+char *
+gss_order_key(Jsonb *order)
+{
+	if (!JB_ROOT_IS_OBJECT(order))
+		gss_bad_order("payload", "A GoSweetSpot order must be a JSON object.");
+	return gss_check_order(&order->root, "payload");
+}
+
+/* a small jsonb object {key: text value} for the response column */
+static Jsonb *
+gss_push_response(const char *key, const char *value, const char *key2, bool b)
+{
+	JsonbParseState *ps = NULL;
+	JsonbValue	k;
+	JsonbValue	v;
+
+	pushJsonbValue(&ps, WJB_BEGIN_OBJECT, NULL);
+	k.type = jbvString;
+	k.val.string.val = unconstify(char *, key);
+	k.val.string.len = strlen(key);
+	pushJsonbValue(&ps, WJB_KEY, &k);
+	if (value)
+	{
+		v.type = jbvString;
+		v.val.string.val = unconstify(char *, value);
+		v.val.string.len = strlen(value);
+	}
+	else
+		v.type = jbvNull;
+	pushJsonbValue(&ps, WJB_VALUE, &v);
+	if (key2)
+	{
+		k.val.string.val = unconstify(char *, key2);
+		k.val.string.len = strlen(key2);
+		pushJsonbValue(&ps, WJB_KEY, &k);
+		v.type = jbvBool;
+		v.val.boolean = b;
+		pushJsonbValue(&ps, WJB_VALUE, &v);
+	}
+	return JsonbValueToJsonb(pushJsonbValue(&ps, WJB_END_OBJECT, NULL));
+}
+
+/* upserts: one PUT per batch_size items */
+static void
+gss_push_upserts(ApiEndpoint *ep, PushItem **items, int n)
+{
+	for (int from = 0; from < n; from += ep->batch_size)
+	{
+		int			to = Min(n, from + ep->batch_size);
+		StringInfoData body;
+		HttpRequest req;
+		HttpResponse resp;
+		GssResults results;
+
+		initStringInfo(&body);
+		appendStringInfoChar(&body, '[');
+		for (int i = from; i < to; i++)
+		{
+			if (i > from)
+				appendStringInfoChar(&body, ',');
+			(void) JsonbToCString(&body, &items[i]->payload->root, VARSIZE(items[i]->payload));
+		}
+		appendStringInfoChar(&body, ']');
+
+		http_request_init(&req, "PUT", "GoSweetSpot order upload");
+		req.idempotent = true;
+		req.no_raise = true;
+		appendStringInfoString(&req.path, GSS_LIST_PATH);
+		req.body = body.data;
+		req.body_len = body.len;
+		gss_headers(ep, &req);
+		http_execute(ep, &req, &resp);
+		if (!http_ok(&resp))
+		{
+			for (int i = from; i < to; i++)
+				push_failed(items[i], &resp);
+			continue;
+		}
+
+		memset(&results, 0, sizeof(results));
+		results.cxt = CurrentMemoryContext;
+		jrows_parse(&gss_upsert_spec, resp.body, resp.body_len, gss_collect_result, &results, NULL);
+		for (int i = from; i < to; i++)
+		{
+			GssResult  *r = gss_match_result(&results, i - from, items[i]->key);
+
+			if (r == NULL || !r->has_result)
+				push_failed_text(items[i], resp.status, false,
+								 "the GoSweetSpot answer did not mention this order");
+			else if (r->result)
+				push_done(items[i], resp.status, gss_push_response("msg", r->msg, "result", true));
+			else
+			{
+				/* GSS ignores changes to processed orders: this change cannot land */
+				push_failed_text(items[i], resp.status, true,
+								 psprintf("GoSweetSpot ignored the order: %s",
+										  r->msg && r->msg[0] ? r->msg : "already processed"));
+				items[i]->response = gss_push_response("msg", r->msg, "result", false);
+			}
+		}
+	}
+}
+
+/* deletes: one DELETE per 50 numbers; deleted, already deleted and unknown all mean done */
+static void
+gss_push_deletes(ApiEndpoint *ep, PushItem **items, int n)
+{
+	for (int from = 0; from < n; from += GSS_MAX_PER_LIST)
+	{
+		int			to = Min(n, from + GSS_MAX_PER_LIST);
+		HttpRequest req;
+		HttpResponse resp;
+		GssOutcomes out;
+
+		http_request_init(&req, "DELETE", "GoSweetSpot order deletion");
+		req.no_raise = true;
+		appendStringInfo(&req.path, "%s?packingslipno=", GSS_LIST_PATH);
+		for (int i = from; i < to; i++)
+		{
+			if (i > from)
+				appendStringInfoChar(&req.path, ',');
+			http_append_encoded(&req.path, items[i]->key);
+		}
+		gss_headers(ep, &req);
+		http_execute(ep, &req, &resp);
+		if (!http_ok(&resp))
+		{
+			for (int i = from; i < to; i++)
+				push_failed(items[i], &resp);
+			continue;
+		}
+
+		memset(&out, 0, sizeof(out));
+		out.cxt = CurrentMemoryContext;
+		jrows_parse(&gss_delete_spec, resp.body, resp.body_len, gss_collect_outcome, &out, NULL);
+		for (int i = from; i < to; i++)
+		{
+			const char *outcome = NULL;
+
+			for (int k = 0; k < out.n && outcome == NULL; k++)
+				if (pg_strcasecmp(out.keys[k], items[i]->key) == 0)
+					outcome = out.values[k] ? out.values[k] : "";
+			if (outcome == NULL)
+				push_failed_text(items[i], resp.status, false,
+								 "the GoSweetSpot answer did not mention this order");
+			else if (strstr(outcome, "Already processed") != NULL)
+			{
+				push_failed_text(items[i], resp.status, true, outcome);
+				items[i]->response = gss_push_response("outcome", outcome, NULL, false);
+			}
+			else if (strcmp(outcome, "Deleted.") == 0 || strstr(outcome, "Already deleted") != NULL ||
+					 strstr(outcome, "Invalid packing slip number") != NULL)
+				push_done(items[i], resp.status, gss_push_response("outcome", outcome, NULL, false));
+			else
+				push_failed_text(items[i], resp.status, false, outcome);
+		}
+	}
+}
+
+/*
+ * gss_push
+ *		Deliver outbox items of one server, role and operation: upserts as
+ *		batched PUTs, deletes 50 numbers a call.  Outcomes go into the items;
+ *		HTTP failures do not raise.
+ */
+void
+gss_push(ApiEndpoint *ep, PushItem **items, int n)
+{
+	if (n == 0)
+		return;
+	if (items[0]->op == PUSH_GSS_UPSERT)
+		gss_push_upserts(ep, items, n);
+	else
+		gss_push_deletes(ep, items, n);
 }

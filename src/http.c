@@ -95,6 +95,7 @@ struct HttpTransfer
 	bool		done;
 	CURLcode	result;
 	dlist_node	node;			/* in http_attached while attached */
+	SubTransactionId subxid;	/* (sub)transaction that started it */
 	MemoryContext cxt;			/* where body and transfer live */
 	MemoryContextCallback reset_cb;
 	/* response, filled by the libcurl callbacks, which never raise */
@@ -151,23 +152,30 @@ http_invalidate(Datum arg, int cacheid, uint32 hashvalue)
 
 /*
  * http_xact_callback / http_subxact_callback
- *		On abort, detach every transfer still attached.  A transfer only
- *		outlives a function call on the error path, so nothing live is lost.
+ *		On abort, detach the transfers started in the aborting (sub)transaction
+ *		or its children (subtransaction ids only grow).  A transfer outlives a
+ *		function call only on the error path, so nothing live is lost; the
+ *		transfers of an enclosing subtransaction go on.
  */
 static void
-http_detach_all(void)
+http_detach_from(SubTransactionId subid)
 {
 	dlist_mutable_iter iter;
 
 	dlist_foreach_modify(iter, &http_attached)
-		http_detach(dlist_container(HttpTransfer, node, iter.cur));
+	{
+		HttpTransfer *x = dlist_container(HttpTransfer, node, iter.cur);
+
+		if (x->subxid >= subid)
+			http_detach(x);
+	}
 }
 
 static void
 http_xact_callback(XactEvent event, void *arg)
 {
 	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
-		http_detach_all();
+		http_detach_from(InvalidSubTransactionId);
 }
 
 static void
@@ -175,7 +183,7 @@ http_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 					  SubTransactionId parentSubid, void *arg)
 {
 	if (event == SUBXACT_EVENT_ABORT_SUB)
-		http_detach_all();
+		http_detach_from(mySubid);
 }
 
 /*
@@ -724,6 +732,7 @@ http_begin(ApiEndpoint *ep, HttpRequest *req)
 	x->cxt = CurrentMemoryContext;
 	x->limit = (size_t) spotgo_gss_max_response_bytes;
 	x->attempt = 1;
+	x->subxid = GetCurrentSubTransactionId();
 	x->ss = hash_search(http_servers, &ep->serverid, HASH_ENTER, &found);
 	if (!found)
 	{
@@ -795,6 +804,23 @@ http_path_only(HttpRequest *req)
 	char	   *q = strchr(req->path.data, '?');
 
 	return q ? pnstrdup(req->path.data, q - req->path.data) : req->path.data;
+}
+
+/*
+ * http_transport_text
+ *		One line on why a transfer produced no usable response.  palloc'd.
+ */
+static char *
+http_transport_text(HttpTransfer *x)
+{
+	if (x->too_big || x->result == CURLE_FILESIZE_EXCEEDED)
+		return psprintf("response larger than spotgo_gss.max_response_bytes (%zu bytes)", x->limit);
+	if (x->oom)
+		return pstrdup("out of memory while receiving the response");
+	if (x->result == CURLE_OPERATION_TIMEDOUT)
+		return psprintf("timed out after %d ms (%d attempt(s))", x->ep->timeout_ms, x->attempt);
+	return psprintf("%s (%d attempt(s))",
+					x->errbuf[0] ? x->errbuf : curl_easy_strerror(x->result), x->attempt);
 }
 
 /*
@@ -875,7 +901,11 @@ http_finish(HttpTransfer *x, HttpResponse *resp)
 			if (x->too_big || x->oom || x->attempt > ep->max_retries ||
 				!http_retryable_transport(x->result, &not_sent) ||
 				(!req->idempotent && !not_sent))
+			{
+				if (req->no_raise)
+					break;
 				http_raise_transport(x);
+			}
 			delay_ms = http_backoff_ms(x->attempt);
 		}
 		else if (http_retryable_status(status) && x->attempt <= ep->max_retries &&
@@ -891,7 +921,7 @@ http_finish(HttpTransfer *x, HttpResponse *resp)
 		/* no point sleeping past the deadline: report what we have */
 		if (TimestampTzPlusMilliseconds(GetCurrentTimestamp(), delay_ms) >= x->deadline)
 		{
-			if (x->result != CURLE_OK)
+			if (x->result != CURLE_OK && !req->no_raise)
 				http_raise_transport(x);
 			break;
 		}
@@ -903,6 +933,13 @@ http_finish(HttpTransfer *x, HttpResponse *resp)
 
 	resp->status = status;
 	resp->attempts = x->attempt;
+	resp->error = NULL;
+	if (x->result != CURLE_OK)
+	{
+		/* only with no_raise: the caller records why */
+		resp->status = 0;
+		resp->error = MemoryContextStrdup(x->cxt, http_transport_text(x));
+	}
 	if (x->buf == NULL)
 		x->buf = MemoryContextAlloc(x->cxt, 1);
 	x->buf[x->len] = '\0';
@@ -1055,6 +1092,22 @@ http_api_message(const char *body, size_t len)
 	if (buf.len == 0)
 		http_append_clean(&buf, body, len, HTTP_MESSAGE_MAX);
 	return buf.data;
+}
+
+/*
+ * http_failure_text
+ *		One line on a failed exchange, for a log or a status column: the
+ *		transport failure, or "HTTP <status>: <the API's words>".  palloc'd.
+ */
+char *
+http_failure_text(const HttpResponse *resp)
+{
+	char	   *msg;
+
+	if (resp->status == 0)
+		return pstrdup(resp->error ? resp->error : "no response");
+	msg = http_api_message(resp->body, resp->body_len);
+	return msg ? psprintf("HTTP %ld: %s", resp->status, msg) : psprintf("HTTP %ld", resp->status);
 }
 
 /*

@@ -34,6 +34,7 @@ typedef struct HttpRequest
 	HttpFormPart *form;			/* multipart body instead of body */
 	int			nform;
 	bool		idempotent;		/* safe to send again after any failure */
+	bool		no_raise;		/* transport failures go to resp->error */
 	const char *what;			/* what is being fetched, for errcontext */
 } HttpRequest;
 
@@ -45,6 +46,7 @@ typedef struct HttpResponse
 	char	   *content_type;	/* NULL when not sent */
 	char	   *content_disposition;
 	int			attempts;
+	char	   *error;			/* no_raise: why there is no answer (status 0) */
 } HttpResponse;
 
 /* an asynchronous transfer, see http_begin() */
@@ -61,5 +63,6 @@ extern void http_finish(HttpTransfer *xfer, HttpResponse *resp);
 extern bool http_ok(const HttpResponse *resp);
 extern void http_raise_for_status(ApiEndpoint *ep, HttpRequest *req, HttpResponse *resp);
 extern char *http_api_message(const char *body, size_t len);
+extern char *http_failure_text(const HttpResponse *resp);
 
 #endif							/* SPOTGO_GSS_HTTP_H */

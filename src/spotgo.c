@@ -39,6 +39,7 @@
 #include "http.h"
 #include "json_rows.h"
 #include "options.h"
+#include "push.h"
 
 PG_FUNCTION_INFO_V1(spotgo_create_order);
 PG_FUNCTION_INFO_V1(spotgo_update_order);
@@ -956,4 +957,226 @@ spotgo_set_document_status(PG_FUNCTION_ARGS)
 	if (res == NULL)
 		PG_RETURN_NULL();
 	PG_RETURN_JSONB_P(res);
+}
+
+/* ---- push: delivery of outbox items ---- */
+
+/*
+ * spotgo_order_key
+ *		Check an order for the outbox as spotgo_upsert_order() would; return
+ *		its orderNumber.
+ */
+char *
+spotgo_order_key(Jsonb *order)
+{
+	return spotgo_check_order(order);
+}
+
+/* the body as jsonb when it is JSON; NULL (no error) otherwise */
+static Jsonb *
+spotgo_try_jsonb(HttpResponse *resp)
+{
+	JsonLexContext *lex;
+
+	if (resp->body_len == 0 || resp->body_len > (size_t) PG_INT32_MAX)
+		return NULL;
+	lex = compat_json_lexer(resp->body, (int) resp->body_len);
+	if (pg_parse_json(lex, &nullSemAction) != JSON_SUCCESS)
+		return NULL;
+	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(resp->body)));
+}
+
+/* the order's id in an upsert answer: {"order": {"orderId": ...}} */
+static char *
+spotgo_answer_order_id(Jsonb *answer)
+{
+	JsonbValue *order;
+	JsonbValue *id;
+
+	if (answer == NULL || !JB_ROOT_IS_OBJECT(answer))
+		return NULL;
+	order = spotgo_get(&answer->root, "order");
+	if (order == NULL || !spotgo_is_object(order))
+		return NULL;
+	id = spotgo_get(order->val.binary.data, "orderId");
+	return (id && id->type == jbvString) ? spotgo_string(id) : NULL;
+}
+
+static HttpTransfer *
+spotgo_push_begin(ApiEndpoint *ep, PushItem *item, HttpRequest *req)
+{
+	int			len;
+	char	   *body = jrows_jsonb_text(item->payload, &len);
+
+	spotgo_request(ep, req, "POST", "SpotGo order upsert", body, len);
+	req->idempotent = true;
+	req->no_raise = true;
+	appendStringInfoString(&req->path, spotgo_assumed.upsert_path);
+	return http_begin(ep, req);
+}
+
+/*
+ * spotgo_push_upserts
+ *		Up to max_concurrency upserts in flight at once on the backend's
+ *		multi handle: finishing one drives all, and a new one starts as each
+ *		ends.
+ */
+static void
+spotgo_push_upserts(ApiEndpoint *ep, PushItem **items, int n)
+{
+	int			window = Max(1, ep->max_concurrency);
+	HttpTransfer **xfers = palloc0(sizeof(HttpTransfer *) * n);
+	HttpRequest *reqs = palloc0(sizeof(HttpRequest) * n);
+	int			next = 0;
+
+	for (; next < n && next < window; next++)
+		xfers[next] = spotgo_push_begin(ep, items[next], &reqs[next]);
+
+	for (int i = 0; i < n; i++)
+	{
+		HttpResponse resp;
+
+		http_finish(xfers[i], &resp);
+		if (next < n)
+		{
+			xfers[next] = spotgo_push_begin(ep, items[next], &reqs[next]);
+			next++;
+		}
+		if (http_ok(&resp))
+		{
+			Jsonb	   *answer = spotgo_try_jsonb(&resp);
+
+			if (answer == NULL)
+				push_failed_text(items[i], resp.status, false, "SpotGo answered with a body that is not JSON");
+			else
+			{
+				push_done(items[i], resp.status, answer);
+				items[i]->learned_order_id = spotgo_answer_order_id(answer);
+			}
+		}
+		else
+			push_failed(items[i], &resp);
+	}
+}
+
+/*
+ * spotgo_find_order_id
+ *		The id of the order with exactly this number, by a query on the
+ *		number; NULL when SpotGo has none.  false when the query failed (the
+ *		item then carries the failure).
+ */
+static bool
+spotgo_find_order_id(ApiEndpoint *ep, PushItem *item, char **order_id)
+{
+	HttpRequest req;
+	HttpResponse resp;
+	StringInfoData body;
+	Jsonb	   *answer;
+	JsonbValue *list;
+
+	*order_id = NULL;
+	initStringInfo(&body);
+	appendStringInfoString(&body, "{\"orderNumber\": ");
+	escape_json(&body, item->key);
+	appendStringInfo(&body, ", \"%s\": 100}", spotgo_assumed.query_page_size);
+	spotgo_request(ep, &req, "POST", "SpotGo order query", body.data, body.len);
+	req.idempotent = true;
+	req.no_raise = true;
+	appendStringInfoString(&req.path, spotgo_assumed.query_path);
+	http_execute(ep, &req, &resp);
+	if (!http_ok(&resp))
+	{
+		push_failed(item, &resp);
+		return false;
+	}
+	answer = spotgo_try_jsonb(&resp);
+	if (answer == NULL || !JB_ROOT_IS_OBJECT(answer))
+	{
+		push_failed_text(item, resp.status, false, "the SpotGo order query answered with a body that is not a JSON object");
+		return false;
+	}
+	list = spotgo_get(&answer->root, spotgo_assumed.query_items);
+	if (list && spotgo_is_array(list))
+	{
+		JsonbIterator *it = JsonbIteratorInit(list->val.binary.data);
+		JsonbValue	e;
+		JsonbIteratorToken tok;
+
+		while ((tok = JsonbIteratorNext(&it, &e, true)) != WJB_DONE)
+		{
+			JsonbValue *num;
+			JsonbValue *id;
+
+			if (tok != WJB_ELEM || !spotgo_is_object(&e))
+				continue;
+			num = spotgo_get(e.val.binary.data, "orderNumber");
+			id = spotgo_get(e.val.binary.data, "orderId");
+			if (num && num->type == jbvString && id && id->type == jbvString &&
+				strcmp(spotgo_string(num), item->key) == 0)
+			{
+				*order_id = spotgo_string(id);
+				break;
+			}
+		}
+	}
+	return true;
+}
+
+/* deletes, one after another: find the id when not known, then DELETE */
+static void
+spotgo_push_deletes(ApiEndpoint *ep, PushItem **items, int n)
+{
+	for (int i = 0; i < n; i++)
+	{
+		PushItem   *item = items[i];
+		char	   *order_id = item->order_id;
+		HttpRequest req;
+		HttpResponse resp;
+
+		if (order_id == NULL)
+		{
+			if (!spotgo_find_order_id(ep, item, &order_id))
+				continue;
+			if (order_id == NULL)
+			{
+				/* SpotGo never had it: nothing to delete */
+				push_done(item, 200, DatumGetJsonbP(DirectFunctionCall1(jsonb_in,
+																		CStringGetDatum("{\"deleted\": false, \"reason\": \"no such order\"}"))));
+				continue;
+			}
+		}
+		spotgo_request(ep, &req, "DELETE", "SpotGo order deletion", NULL, 0);
+		req.no_raise = true;
+		appendStringInfoString(&req.path, SPOTGO_ORDERS_PATH "/");
+		http_append_encoded(&req.path, order_id);
+		http_execute(ep, &req, &resp);
+		if (http_ok(&resp) || resp.status == 404)
+		{
+			StringInfoData r;
+
+			initStringInfo(&r);
+			appendStringInfo(&r, "{\"deleted\": %s, \"orderId\": ", resp.status == 404 ? "false" : "true");
+			escape_json(&r, order_id);
+			appendStringInfoChar(&r, '}');
+			push_done(item, resp.status, DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(r.data))));
+		}
+		else
+			push_failed(item, &resp);
+	}
+}
+
+/*
+ * spotgo_push
+ *		Deliver outbox items of one server, role and operation.  Outcomes go
+ *		into the items; HTTP failures do not raise.
+ */
+void
+spotgo_push(ApiEndpoint *ep, PushItem **items, int n)
+{
+	if (n == 0)
+		return;
+	if (items[0]->op == PUSH_SPOTGO_UPSERT)
+		spotgo_push_upserts(ep, items, n);
+	else
+		spotgo_push_deletes(ep, items, n);
 }

@@ -15,5 +15,11 @@
 extern char *spotgo_gss_gss_server;
 extern char *spotgo_gss_spotgo_server;
 extern int	spotgo_gss_max_response_bytes;
+extern char *spotgo_gss_database;
+extern int	spotgo_gss_worker_naptime;
+extern int	spotgo_gss_max_attempts;
+extern int	spotgo_gss_outbox_retention;
+extern int	spotgo_gss_claim_timeout;
+extern int	spotgo_gss_drain_batch;
 
 #endif							/* SPOTGO_GSS_H */

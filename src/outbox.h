@@ -1,0 +1,24 @@
+/*-------------------------------------------------------------------------
+ *
+ * outbox.h
+ *		The durable outbox (outbox.c) and the background worker that
+ *		drains it (worker.c).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef SPOTGO_GSS_OUTBOX_H
+#define SPOTGO_GSS_OUTBOX_H
+
+#include "utils/jsonb.h"
+
+/* outbox.c */
+extern int64 outbox_enqueue(const char *operation, Jsonb *payload, const char *servername);
+extern int64 outbox_run(int64 max_items, bool procedure);
+
+/* worker.c */
+extern void worker_shmem_request(void);
+extern void worker_shmem_startup(void);
+extern void worker_register(void);
+extern void worker_wake(void);
+
+#endif							/* SPOTGO_GSS_OUTBOX_H */

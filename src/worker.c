@@ -1,0 +1,172 @@
+/*-------------------------------------------------------------------------
+ *
+ * worker.c
+ *		The background worker that drains the outbox after commit, and the
+ *		shared state that lets a committing backend wake it.
+ *
+ * Shared memory holds one atomic: the worker's PGPROC number plus one (0
+ * while no worker runs).  A backend whose transaction enqueued something
+ * sets that process's latch at commit (outbox.c's transaction callback), so
+ * delivery starts at once; otherwise the worker naps
+ * spotgo_gss.worker_naptime between rounds.  Without shared_preload_libraries
+ * there is no shared state and no worker: worker_wake() does nothing, and
+ * CALL spotgo_gss.drain_outbox() (for example from pg_cron) delivers.
+ *
+ * A failure inside a round is reported, its transaction aborted, and the
+ * worker naps and goes on: per-item failures are recorded on the items, so
+ * one bad row cannot make the worker crash-loop.  The worker exits with 1
+ * (so the postmaster restarts it after bgw_restart_time) only when told to
+ * stop.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "port/atomics.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/proc.h"
+#include "storage/shmem.h"
+#include "tcop/tcopprot.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+
+#include "compat.h"
+#include "outbox.h"
+#include "spotgo_gss.h"
+
+PGDLLEXPORT void spotgo_gss_worker_main(Datum arg);
+
+typedef struct WorkerShared
+{
+	pg_atomic_uint32 procno_plus_one;
+} WorkerShared;
+
+static WorkerShared *worker_shared = NULL;
+
+void
+worker_shmem_request(void)
+{
+	RequestAddinShmemSpace(MAXALIGN(sizeof(WorkerShared)));
+}
+
+void
+worker_shmem_startup(void)
+{
+	bool		found;
+
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	worker_shared = ShmemInitStruct("spotgo_gss worker", sizeof(WorkerShared), &found);
+	if (!found)
+		pg_atomic_init_u32(&worker_shared->procno_plus_one, 0);
+	LWLockRelease(AddinShmemInitLock);
+}
+
+/*
+ * worker_register
+ *		Called from _PG_init while shared_preload_libraries are loaded.
+ */
+void
+worker_register(void)
+{
+	BackgroundWorker w;
+
+	memset(&w, 0, sizeof(w));
+	w.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	w.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	w.bgw_restart_time = 5;
+	snprintf(w.bgw_library_name, BGW_MAXLEN, "spotgo_gss");
+	snprintf(w.bgw_function_name, BGW_MAXLEN, "spotgo_gss_worker_main");
+	snprintf(w.bgw_name, BGW_MAXLEN, "spotgo_gss outbox worker");
+	snprintf(w.bgw_type, BGW_MAXLEN, "spotgo_gss outbox worker");
+	RegisterBackgroundWorker(&w);
+}
+
+/*
+ * worker_wake
+ *		Set the worker's latch, if a worker runs.  Never raises.
+ */
+void
+worker_wake(void)
+{
+	uint32		p;
+
+	if (worker_shared == NULL)
+		return;
+	p = pg_atomic_read_u32(&worker_shared->procno_plus_one);
+	if (p > 0 && p <= ProcGlobal->allProcCount)
+		SetLatch(&ProcGlobal->allProcs[p - 1].procLatch);
+}
+
+static void
+worker_detach(int code, Datum arg)
+{
+	if (worker_shared)
+		pg_atomic_write_u32(&worker_shared->procno_plus_one, 0);
+}
+
+/*
+ * spotgo_gss_worker_main
+ *		Connect to spotgo_gss.database and drain the outbox whenever woken
+ *		or every spotgo_gss.worker_naptime.
+ */
+void
+spotgo_gss_worker_main(Datum arg)
+{
+	MemoryContext loop_cxt;
+
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnection(spotgo_gss_database, NULL, 0);
+
+	pg_atomic_write_u32(&worker_shared->procno_plus_one, (uint32) MyProc->pgprocno + 1);
+	before_shmem_exit(worker_detach, (Datum) 0);
+	ereport(LOG,
+			(errmsg("spotgo_gss outbox worker started in database \"%s\"", spotgo_gss_database)));
+
+	loop_cxt = AllocSetContextCreate(TopMemoryContext, "spotgo_gss worker loop", ALLOCSET_DEFAULT_SIZES);
+	for (;;)
+	{
+		int64		handled = 0;
+
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+
+		MemoryContextSwitchTo(loop_cxt);
+		PG_TRY();
+		{
+			pgstat_report_activity(STATE_RUNNING, "draining the outbox");
+			handled = outbox_run(PG_INT64_MAX, false);
+		}
+		PG_CATCH();
+		{
+			/* report, clean up, nap, go on */
+			HOLD_INTERRUPTS();
+			MemoryContextSwitchTo(loop_cxt);
+			EmitErrorReport();
+			AbortOutOfAnyTransaction();
+			FlushErrorState();
+			RESUME_INTERRUPTS();
+		}
+		PG_END_TRY();
+		pgstat_report_activity(STATE_IDLE, NULL);
+		pgstat_report_stat(true);
+		MemoryContextReset(loop_cxt);
+
+		if (handled > 0)
+			continue;			/* more may have arrived meanwhile */
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 spotgo_gss_worker_naptime, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+	}
+}
