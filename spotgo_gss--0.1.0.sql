@@ -355,3 +355,328 @@ CREATE VIEW @extschema@.outbox_status AS
 COMMENT ON VIEW @extschema@.outbox_status IS
 'Outbox items per server and state: how many, the enqueue time of the oldest, the most attempts';
 GRANT SELECT ON @extschema@.outbox_status TO PUBLIC;
+
+-- ---------------------------------------------------------------------------
+-- Scheduled sync into local tables (run by pg_cron)
+-- ---------------------------------------------------------------------------
+
+CREATE TABLE @extschema@.gss_orders_local (
+  packingslipno     text NOT NULL,
+  consignee         text,
+  address1          text,
+  address2          text,
+  suburb            text,
+  city              text,
+  postcode          text,
+  country           text,
+  delvref           text,
+  delvinstructions  text,
+  contactname       text,
+  contactphone      text,
+  email             text,
+  rawaddress        text,
+  costcentre        text,
+  isrural           boolean,
+  notrural          boolean,
+  status            text,
+  ticketnumber      text,
+  trackingurl       text,
+  picked            timestamp,
+  delivered         timestamp,
+  manualticket      boolean,
+  products          jsonb,
+  packages          jsonb,
+  extra             jsonb,
+  server            text NOT NULL,
+  synced_at         timestamptz NOT NULL,
+  deleted_at        timestamptz,
+  open              boolean NOT NULL DEFAULT false,
+  PRIMARY KEY (server, packingslipno)
+);
+
+COMMENT ON TABLE @extschema@.gss_orders_local IS
+'Local copy of GoSweetSpot customer orders, kept by spotgo_gss.sync_gss_orders(); open: seen in the last open-orders listing; deleted_at: gone remotely';
+REVOKE ALL ON @extschema@.gss_orders_local FROM PUBLIC;
+
+CREATE TABLE @extschema@.spotgo_orders_local (
+  order_id           uuid NOT NULL,
+  order_number       text,
+  status             text,
+  created_at         timestamptz,
+  carrier_name       text,
+  carrier_email      text,
+  carrier_vat_code   text,
+  share_url          text,
+  "order"            jsonb,
+  internal_comments  text,
+  server             text NOT NULL,
+  synced_at          timestamptz NOT NULL,
+  deleted_at         timestamptz,
+  PRIMARY KEY (server, order_id)
+);
+
+COMMENT ON TABLE @extschema@.spotgo_orders_local IS
+'Local copy of SpotGo orders, kept by spotgo_gss.sync_spotgo_orders(); deleted_at: gone remotely (seen by a full refresh)';
+REVOKE ALL ON @extschema@.spotgo_orders_local FROM PUBLIC;
+
+CREATE TABLE @extschema@.sync_state (
+  server          text NOT NULL,
+  resource        text NOT NULL CHECK (resource IN ('gss_orders', 'spotgo_orders')),
+  watermark       timestamptz,
+  last_run_start  timestamptz,
+  last_run_end    timestamptz,
+  rows_changed    bigint,
+  last_error      text,
+  PRIMARY KEY (server, resource)
+);
+
+COMMENT ON TABLE @extschema@.sync_state IS
+'One row per (server, resource): the watermark (start of the last successful run) and the outcome of the last run';
+REVOKE ALL ON @extschema@.sync_state FROM PUBLIC;
+
+CREATE VIEW @extschema@.sync_status AS
+  SELECT s.server, s.resource, s.watermark, s.last_run_start, s.last_run_end, s.rows_changed,
+         s.last_error, s.last_error IS NULL AS ok,
+         CASE s.resource
+           WHEN 'gss_orders' THEN (SELECT pg_catalog.count(*) FROM @extschema@.gss_orders_local l
+                                    WHERE l.server = s.server AND l.deleted_at IS NULL)
+           ELSE (SELECT pg_catalog.count(*) FROM @extschema@.spotgo_orders_local l
+                  WHERE l.server = s.server AND l.deleted_at IS NULL)
+         END AS local_rows
+    FROM @extschema@.sync_state s;
+
+COMMENT ON VIEW @extschema@.sync_status IS
+'Scheduled syncs: watermark, last run, rows changed, last error, ok, and the local row count (not deleted)';
+REVOKE ALL ON @extschema@.sync_status FROM PUBLIC;
+
+CREATE FUNCTION @extschema@.sync_record(p_server text, p_resource text, p_start timestamptz,
+                                        p_ok boolean, p_rows bigint, p_error text)
+RETURNS void
+LANGUAGE sql
+AS $$
+  INSERT INTO @extschema@.sync_state AS s
+         (server, resource, watermark, last_run_start, last_run_end, rows_changed, last_error)
+  VALUES (p_server, p_resource, CASE WHEN p_ok THEN p_start END, p_start, pg_catalog.clock_timestamp(),
+          p_rows, p_error)
+  ON CONFLICT (server, resource) DO UPDATE
+     SET watermark = CASE WHEN p_ok THEN p_start ELSE s.watermark END,
+         last_run_start = excluded.last_run_start, last_run_end = excluded.last_run_end,
+         rows_changed = CASE WHEN p_ok THEN p_rows ELSE s.rows_changed END,
+         last_error = excluded.last_error
+$$;
+
+COMMENT ON FUNCTION @extschema@.sync_record(text, text, timestamptz, boolean, bigint, text) IS
+'Internal: records the outcome of a sync run in spotgo_gss.sync_state; the watermark moves only on success';
+REVOKE ALL ON FUNCTION @extschema@.sync_record(text, text, timestamptz, boolean, bigint, text) FROM PUBLIC;
+
+CREATE FUNCTION @extschema@.sync_gss_apply(p_server text, p_now timestamptz, p_rows @extschema@.gss_order[], p_open boolean[])
+RETURNS bigint
+LANGUAGE plpgsql
+AS $$
+DECLARE
+  n bigint;
+BEGIN
+  INSERT INTO @extschema@.gss_orders_local AS l (packingslipno, consignee, address1, address2, suburb, city, postcode, country, delvref, delvinstructions, contactname, contactphone, email, rawaddress, costcentre, isrural, notrural, status, ticketnumber, trackingurl, picked, delivered, manualticket, products, packages, extra, server, synced_at, deleted_at, open)
+  SELECT m.packingslipno, m.consignee, m.address1, m.address2, m.suburb, m.city, m.postcode, m.country, m.delvref, m.delvinstructions, m.contactname, m.contactphone, m.email, m.rawaddress, m.costcentre, m.isrural, m.notrural, m.status, m.ticketnumber, m.trackingurl, m.picked, m.delivered, m.manualticket, m.products, m.packages, m.extra, p_server, p_now, NULL, m.open
+    FROM (SELECT DISTINCT ON (r.packingslipno) r.*, f.open
+            FROM unnest(p_rows) WITH ORDINALITY AS r
+            JOIN unnest(p_open) WITH ORDINALITY AS f(open, n) ON f.n = r.ordinality
+           ORDER BY r.packingslipno, f.open DESC) m
+  ON CONFLICT (server, packingslipno) DO UPDATE
+     SET consignee = excluded.consignee,
+           address1 = excluded.address1,
+           address2 = excluded.address2,
+           suburb = excluded.suburb,
+           city = excluded.city,
+           postcode = excluded.postcode,
+           country = excluded.country,
+           delvref = excluded.delvref,
+           delvinstructions = excluded.delvinstructions,
+           contactname = excluded.contactname,
+           contactphone = excluded.contactphone,
+           email = excluded.email,
+           rawaddress = excluded.rawaddress,
+           costcentre = excluded.costcentre,
+           isrural = excluded.isrural,
+           notrural = excluded.notrural,
+           status = excluded.status,
+           ticketnumber = excluded.ticketnumber,
+           trackingurl = excluded.trackingurl,
+           picked = excluded.picked,
+           delivered = excluded.delivered,
+           manualticket = excluded.manualticket,
+           products = excluded.products,
+           packages = excluded.packages,
+           extra = excluded.extra,
+           open = excluded.open, deleted_at = NULL, synced_at = excluded.synced_at
+   WHERE (l.consignee, l.address1, l.address2, l.suburb, l.city, l.postcode, l.country, l.delvref, l.delvinstructions, l.contactname, l.contactphone, l.email, l.rawaddress, l.costcentre, l.isrural, l.notrural, l.status, l.ticketnumber, l.trackingurl, l.picked, l.delivered, l.manualticket, l.products, l.packages, l.extra, l.open, l.deleted_at)
+         IS DISTINCT FROM
+         (excluded.consignee, excluded.address1, excluded.address2, excluded.suburb, excluded.city, excluded.postcode, excluded.country, excluded.delvref, excluded.delvinstructions, excluded.contactname, excluded.contactphone, excluded.email, excluded.rawaddress, excluded.costcentre, excluded.isrural, excluded.notrural, excluded.status, excluded.ticketnumber, excluded.trackingurl, excluded.picked, excluded.delivered, excluded.manualticket, excluded.products, excluded.packages, excluded.extra, excluded.open, excluded.deleted_at);
+  GET DIAGNOSTICS n = ROW_COUNT;
+  RETURN n;
+END $$;
+
+COMMENT ON FUNCTION @extschema@.sync_gss_apply(text, timestamptz, @extschema@.gss_order[], boolean[]) IS
+'Internal: writes listed GoSweetSpot orders into spotgo_gss.gss_orders_local, leaving unchanged rows alone; returns rows written';
+REVOKE ALL ON FUNCTION @extschema@.sync_gss_apply(text, timestamptz, @extschema@.gss_order[], boolean[]) FROM PUBLIC;
+
+CREATE FUNCTION @extschema@.sync_gss_orders(full_refresh boolean DEFAULT false, server text DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql
+AS $$
+#variable_conflict use_column
+DECLARE
+  v_server  text := coalesce(server, pg_catalog.current_setting('spotgo_gss.gss_server', true), 'gss');
+  v_start   timestamptz := pg_catalog.clock_timestamp();
+  v_overlap interval := coalesce(pg_catalog.current_setting('spotgo_gss.sync_overlap', true), '1h')::interval;
+  v_mark    timestamptz;
+  v_rows    @extschema@.gss_order[];
+  v_open    boolean[];
+  v_missing text[];
+  v_gone    text[];
+  v_found   @extschema@.gss_order[];
+  v_changed bigint := 0;
+  n         bigint;
+  v_error   text;
+  v_detail  text;
+BEGIN
+  IF NOT pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtextextended('spotgo_gss:' || v_server || ':gss_orders', 0)) THEN
+    RAISE NOTICE 'a GoSweetSpot sync of server "%" is already running; skipped', v_server;
+    RETURN NULL;
+  END IF;
+  SELECT s.watermark INTO v_mark FROM @extschema@.sync_state s
+   WHERE s.server = v_server AND s.resource = 'gss_orders';
+
+  BEGIN
+    -- (1) orders created since the watermark less the overlap (all of them on a first or full run)
+    SELECT pg_catalog.array_agg(o), pg_catalog.array_agg(false) INTO v_rows, v_open
+      FROM @extschema@.gss_customer_orders(
+             created_from => CASE WHEN full_refresh OR v_mark IS NULL THEN NULL ELSE v_mark - v_overlap END,
+             include_products => true, server => v_server) o;
+    -- (2) the open orders, refreshed on every run
+    SELECT coalesce(v_rows, '{}') || coalesce(pg_catalog.array_agg(o), '{}'),
+           coalesce(v_open, '{}') || coalesce(pg_catalog.array_agg(true), '{}')
+      INTO v_rows, v_open
+      FROM @extschema@.gss_customer_orders(exclude_completed => true, include_products => true, server => v_server) o;
+
+    -- (3) local rows that were open (any row, on a full run) but are in neither listing
+    SELECT pg_catalog.array_agg(l.packingslipno) INTO v_missing
+      FROM @extschema@.gss_orders_local l
+     WHERE l.server = v_server AND l.deleted_at IS NULL
+       AND (l.open OR full_refresh)
+       AND NOT EXISTS (SELECT 1 FROM unnest(v_rows) r WHERE r.packingslipno = l.packingslipno);
+
+    v_changed := @extschema@.sync_gss_apply(v_server, v_start, v_rows, v_open);
+
+    IF v_missing IS NOT NULL AND NOT full_refresh THEN
+      -- completed or vanished: look them up by number (50 a request; a comma cannot be sent)
+      SELECT pg_catalog.array_agg(o) INTO v_found
+        FROM @extschema@.gss_customer_orders(
+               packingslipnos => ARRAY(SELECT x FROM unnest(v_missing) x WHERE pg_catalog.strpos(x, ',') = 0),
+               include_products => true, server => v_server) o;
+      v_found := coalesce(v_found, '{}');
+      v_changed := v_changed + @extschema@.sync_gss_apply(v_server, v_start, v_found,
+                     ARRAY(SELECT false FROM unnest(v_found)));
+      v_gone := ARRAY(SELECT x FROM unnest(v_missing) x
+                       WHERE pg_catalog.strpos(x, ',') = 0
+                         AND NOT EXISTS (SELECT 1 FROM unnest(v_found) f WHERE f.packingslipno = x));
+    ELSE
+      v_gone := v_missing;
+    END IF;
+
+    -- gone remotely: kept, marked
+    UPDATE @extschema@.gss_orders_local l SET deleted_at = v_start, open = false, synced_at = v_start
+     WHERE l.server = v_server AND l.deleted_at IS NULL AND l.packingslipno = ANY (v_gone);
+    GET DIAGNOSTICS n = ROW_COUNT;
+    v_changed := v_changed + n;
+  EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS v_error = MESSAGE_TEXT, v_detail = PG_EXCEPTION_DETAIL;
+    v_error := v_error || CASE WHEN coalesce(v_detail, '') <> '' THEN ': ' || v_detail ELSE '' END;
+  END;
+
+  IF v_error IS NOT NULL THEN
+    PERFORM @extschema@.sync_record(v_server, 'gss_orders', v_start, false, NULL, v_error);
+    RAISE WARNING 'GoSweetSpot sync of server "%" failed: %', v_server, v_error
+      USING HINT = 'The local copy and the watermark are unchanged; see spotgo_gss.sync_status.';
+    RETURN NULL;
+  END IF;
+  PERFORM @extschema@.sync_record(v_server, 'gss_orders', v_start, true, v_changed, NULL);
+  RETURN v_changed;
+END $$;
+
+COMMENT ON FUNCTION @extschema@.sync_gss_orders(boolean, text) IS
+'Bring spotgo_gss.gss_orders_local up to date: orders created since the watermark (less spotgo_gss.sync_overlap), the open orders, and open ones that completed or vanished; full_refresh lists everything and marks missing rows deleted; returns rows changed, NULL when it failed or another run holds the lock';
+REVOKE ALL ON FUNCTION @extschema@.sync_gss_orders(boolean, text) FROM PUBLIC;
+
+CREATE FUNCTION @extschema@.sync_spotgo_orders(full_refresh boolean DEFAULT false, server text DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql
+AS $$
+#variable_conflict use_column
+DECLARE
+  v_server  text := coalesce(server, pg_catalog.current_setting('spotgo_gss.spotgo_server', true), 'spotgo');
+  v_start   timestamptz := pg_catalog.clock_timestamp();
+  v_filter  jsonb;
+  v_rows    @extschema@.spotgo_order[];
+  v_changed bigint := 0;
+  n         bigint;
+  v_error   text;
+  v_detail  text;
+BEGIN
+  IF NOT pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtextextended('spotgo_gss:' || v_server || ':spotgo_orders', 0)) THEN
+    RAISE NOTICE 'a SpotGo sync of server "%" is already running; skipped', v_server;
+    RETURN NULL;
+  END IF;
+  SELECT (SELECT o.option_value FROM pg_catalog.pg_options_to_table(s.srvoptions) o
+           WHERE o.option_name = 'sync_filter')::jsonb
+    INTO v_filter
+    FROM pg_catalog.pg_foreign_server s WHERE s.srvname = v_server;
+
+  BEGIN
+    -- no changed-since filter exists: every run reads every page
+    SELECT coalesce(pg_catalog.array_agg(q), '{}') INTO v_rows
+      FROM @extschema@.spotgo_query_orders(coalesce(v_filter, '{}'), v_server) q;
+
+    INSERT INTO @extschema@.spotgo_orders_local AS l
+           (order_id, order_number, status, created_at, carrier_name, carrier_email, carrier_vat_code,
+            share_url, "order", internal_comments, server, synced_at, deleted_at)
+    SELECT DISTINCT ON (q.order_id) q.order_id, q.order_number, q.status, q.created_at,
+           q.carrier_name, q.carrier_email, q.carrier_vat_code, q.share_url, q."order",
+           q.internal_comments, v_server, v_start, NULL
+      FROM unnest(v_rows) q
+     WHERE q.order_id IS NOT NULL
+    ON CONFLICT (server, order_id) DO UPDATE
+       SET order_number = excluded.order_number, status = excluded.status, created_at = excluded.created_at,
+           carrier_name = excluded.carrier_name, carrier_email = excluded.carrier_email,
+           carrier_vat_code = excluded.carrier_vat_code, share_url = excluded.share_url,
+           "order" = excluded."order", internal_comments = excluded.internal_comments,
+           deleted_at = NULL, synced_at = excluded.synced_at
+     WHERE (l."order", l.deleted_at) IS DISTINCT FROM (excluded."order", excluded.deleted_at);
+    GET DIAGNOSTICS n = ROW_COUNT;
+    v_changed := n;
+
+    IF full_refresh THEN
+      UPDATE @extschema@.spotgo_orders_local l SET deleted_at = v_start, synced_at = v_start
+       WHERE l.server = v_server AND l.deleted_at IS NULL
+         AND NOT EXISTS (SELECT 1 FROM unnest(v_rows) q WHERE q.order_id = l.order_id);
+      GET DIAGNOSTICS n = ROW_COUNT;
+      v_changed := v_changed + n;
+    END IF;
+  EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS v_error = MESSAGE_TEXT, v_detail = PG_EXCEPTION_DETAIL;
+    v_error := v_error || CASE WHEN coalesce(v_detail, '') <> '' THEN ': ' || v_detail ELSE '' END;
+  END;
+
+  IF v_error IS NOT NULL THEN
+    PERFORM @extschema@.sync_record(v_server, 'spotgo_orders', v_start, false, NULL, v_error);
+    RAISE WARNING 'SpotGo sync of server "%" failed: %', v_server, v_error
+      USING HINT = 'The local copy and the watermark are unchanged; see spotgo_gss.sync_status.';
+    RETURN NULL;
+  END IF;
+  PERFORM @extschema@.sync_record(v_server, 'spotgo_orders', v_start, true, v_changed, NULL);
+  RETURN v_changed;
+END $$;
+
+COMMENT ON FUNCTION @extschema@.sync_spotgo_orders(boolean, text) IS
+'Bring spotgo_gss.spotgo_orders_local up to date from every page of the order query (narrowed by the server option sync_filter); full_refresh also marks missing rows deleted; returns rows changed, NULL when it failed or another run holds the lock';
+REVOKE ALL ON FUNCTION @extschema@.sync_spotgo_orders(boolean, text) FROM PUBLIC;

@@ -36,6 +36,7 @@ int			spotgo_gss_max_attempts = 10;
 int			spotgo_gss_outbox_retention = 7 * 24 * 3600;
 int			spotgo_gss_claim_timeout = 600;
 int			spotgo_gss_drain_batch = 1000;
+int			spotgo_gss_sync_overlap = 3600;
 
 void		_PG_init(void);
 
@@ -169,6 +170,20 @@ _PG_init(void)
 							100000,
 							PGC_SUSET,
 							0,
+							NULL,
+							NULL,
+							NULL);
+
+	/* read by sync_gss_orders() with current_setting() */
+	DefineCustomIntVariable("spotgo_gss.sync_overlap",
+							"How far before the watermark an incremental GoSweetSpot sync starts listing.",
+							"Orders created shortly before the last run but listed late are caught.",
+							&spotgo_gss_sync_overlap,
+							3600,
+							0,
+							INT_MAX,
+							PGC_USERSET,
+							GUC_UNIT_S,
 							NULL,
 							NULL,
 							NULL);

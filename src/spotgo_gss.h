@@ -21,5 +21,6 @@ extern int	spotgo_gss_max_attempts;
 extern int	spotgo_gss_outbox_retention;
 extern int	spotgo_gss_claim_timeout;
 extern int	spotgo_gss_drain_batch;
+extern int	spotgo_gss_sync_overlap;
 
 #endif							/* SPOTGO_GSS_H */
