@@ -361,36 +361,11 @@ GRANT SELECT ON @extschema@.outbox_status TO PUBLIC;
 -- ---------------------------------------------------------------------------
 
 CREATE TABLE @extschema@.gss_orders_local (
-  packingslipno     text NOT NULL,
-  consignee         text,
-  address1          text,
-  address2          text,
-  suburb            text,
-  city              text,
-  postcode          text,
-  country           text,
-  delvref           text,
-  delvinstructions  text,
-  contactname       text,
-  contactphone      text,
-  email             text,
-  rawaddress        text,
-  costcentre        text,
-  isrural           boolean,
-  notrural          boolean,
-  status            text,
-  ticketnumber      text,
-  trackingurl       text,
-  picked            timestamp,
-  delivered         timestamp,
-  manualticket      boolean,
-  products          jsonb,
-  packages          jsonb,
-  extra             jsonb,
-  server            text NOT NULL,
-  synced_at         timestamptz NOT NULL,
-  deleted_at        timestamptz,
-  open              boolean NOT NULL DEFAULT false,
+  LIKE @extschema@.gss_order,
+  server      text NOT NULL,
+  synced_at   timestamptz NOT NULL,
+  deleted_at  timestamptz,
+  open        boolean NOT NULL DEFAULT false,
   PRIMARY KEY (server, packingslipno)
 );
 
@@ -399,19 +374,10 @@ COMMENT ON TABLE @extschema@.gss_orders_local IS
 REVOKE ALL ON @extschema@.gss_orders_local FROM PUBLIC;
 
 CREATE TABLE @extschema@.spotgo_orders_local (
-  order_id           uuid NOT NULL,
-  order_number       text,
-  status             text,
-  created_at         timestamptz,
-  carrier_name       text,
-  carrier_email      text,
-  carrier_vat_code   text,
-  share_url          text,
-  "order"            jsonb,
-  internal_comments  text,
-  server             text NOT NULL,
-  synced_at          timestamptz NOT NULL,
-  deleted_at         timestamptz,
+  LIKE @extschema@.spotgo_order,
+  server      text NOT NULL,
+  synced_at   timestamptz NOT NULL,
+  deleted_at  timestamptz,
   PRIMARY KEY (server, order_id)
 );
 

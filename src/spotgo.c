@@ -426,11 +426,15 @@ spotgo_order_text(Jsonb *order, int *len)
 /* ---- orders ---- */
 
 /*
- * spotgo_create_order("order" jsonb, server text) returns jsonb
- *		POST /api/v1/orders.  Not retried after it may have reached SpotGo.
+ * spotgo_send_order
+ *		The common body of create, update and upsert: check the order
+ *		(argument order_arg), send it to path (followed by the order id when
+ *		id_arg >= 0) and return SpotGo's answer as jsonb, or SQL NULL for an
+ *		empty answer.
  */
-Datum
-spotgo_create_order(PG_FUNCTION_ARGS)
+static Datum
+spotgo_send_order(FunctionCallInfo fcinfo, int order_arg, int id_arg, int server_arg,
+				  const char *method, const char *path, const char *what, bool idempotent)
 {
 	ApiEndpoint *ep;
 	HttpRequest req;
@@ -439,16 +443,33 @@ spotgo_create_order(PG_FUNCTION_ARGS)
 	int			len;
 	Jsonb	   *res;
 
-	if (PG_ARGISNULL(0))
+	if (PG_ARGISNULL(order_arg) || (id_arg >= 0 && PG_ARGISNULL(id_arg)))
 		PG_RETURN_NULL();
-	body = spotgo_order_text(PG_GETARG_JSONB_P(0), &len);
-	ep = spotgo_endpoint(fcinfo, 1);
-	spotgo_request(ep, &req, "POST", "SpotGo order creation", body, len);
-	appendStringInfoString(&req.path, SPOTGO_ORDERS_PATH);
-	res = spotgo_send_json(ep, &req, &resp, "SpotGo order creation");
+	body = spotgo_order_text(PG_GETARG_JSONB_P(order_arg), &len);
+	ep = spotgo_endpoint(fcinfo, server_arg);
+	spotgo_request(ep, &req, method, what, body, len);
+	req.idempotent = idempotent;
+	appendStringInfoString(&req.path, path);
+	if (id_arg >= 0)
+	{
+		appendStringInfoChar(&req.path, '/');
+		spotgo_append_uuid(&req.path, PG_GETARG_DATUM(id_arg));
+	}
+	res = spotgo_send_json(ep, &req, &resp, what);
 	if (res == NULL)
 		PG_RETURN_NULL();
 	PG_RETURN_JSONB_P(res);
+}
+
+/*
+ * spotgo_create_order("order" jsonb, server text) returns jsonb
+ *		POST /api/v1/orders.  Not retried after it may have reached SpotGo.
+ */
+Datum
+spotgo_create_order(PG_FUNCTION_ARGS)
+{
+	return spotgo_send_order(fcinfo, 0, -1, 1, "POST", SPOTGO_ORDERS_PATH,
+							 "SpotGo order creation", false);
 }
 
 /*
@@ -458,24 +479,8 @@ spotgo_create_order(PG_FUNCTION_ARGS)
 Datum
 spotgo_update_order(PG_FUNCTION_ARGS)
 {
-	ApiEndpoint *ep;
-	HttpRequest req;
-	HttpResponse resp;
-	char	   *body;
-	int			len;
-	Jsonb	   *res;
-
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
-		PG_RETURN_NULL();
-	body = spotgo_order_text(PG_GETARG_JSONB_P(1), &len);
-	ep = spotgo_endpoint(fcinfo, 2);
-	spotgo_request(ep, &req, "PUT", "SpotGo order update", body, len);
-	appendStringInfoString(&req.path, SPOTGO_ORDERS_PATH "/");
-	spotgo_append_uuid(&req.path, PG_GETARG_DATUM(0));
-	res = spotgo_send_json(ep, &req, &resp, "SpotGo order update");
-	if (res == NULL)
-		PG_RETURN_NULL();
-	PG_RETURN_JSONB_P(res);
+	return spotgo_send_order(fcinfo, 1, 0, 2, "PUT", SPOTGO_ORDERS_PATH,
+							 "SpotGo order update", true);
 }
 
 /*
@@ -486,24 +491,8 @@ spotgo_update_order(PG_FUNCTION_ARGS)
 Datum
 spotgo_upsert_order(PG_FUNCTION_ARGS)
 {
-	ApiEndpoint *ep;
-	HttpRequest req;
-	HttpResponse resp;
-	char	   *body;
-	int			len;
-	Jsonb	   *res;
-
-	if (PG_ARGISNULL(0))
-		PG_RETURN_NULL();
-	body = spotgo_order_text(PG_GETARG_JSONB_P(0), &len);
-	ep = spotgo_endpoint(fcinfo, 1);
-	spotgo_request(ep, &req, "POST", "SpotGo order upsert", body, len);
-	req.idempotent = true;
-	appendStringInfoString(&req.path, spotgo_assumed.upsert_path);
-	res = spotgo_send_json(ep, &req, &resp, "SpotGo order upsert");
-	if (res == NULL)
-		PG_RETURN_NULL();
-	PG_RETURN_JSONB_P(res);
+	return spotgo_send_order(fcinfo, 0, -1, 1, "POST", spotgo_assumed.upsert_path,
+							 "SpotGo order upsert", true);
 }
 
 /*
