@@ -6,7 +6,7 @@ GET /api/customerorders?page=K&pagesize=M as ../test/sandbox imitates it and
 /work/shared/api/gss.md documents it: {"Page", "PageSize", "Pages", "Results"}
 with GSS's own mixed key casing (Page, Results, rawAddress, Status, Picked next
 to ticketnumber), a status object on most orders and null on some, 1-3
-products and 1-2 packages per order, numbers with GSS's many decimals, some
+products and 0-2 packages per order, numbers with GSS's many decimals, some
 non-ASCII place names and escaped characters. About 810 bytes per order.
 
 With --mem, also writes OUT/mem/page1.json .. pageN.json: the same Results,

@@ -30,6 +30,12 @@ PAGE_SIZE=1000
 ROWS=$((PAGES * PAGE_SIZE))
 MEM_REPEAT=10
 
+LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
+case "$LOAD" in
+0.[0-4]*) ;;
+*) log "warning: load average $LOAD before the run: other work on this machine skews the timings" ;;
+esac
+
 bench_init
 ensure_nginx
 ensure_data
@@ -180,4 +186,4 @@ data_bytes=$(cat "$DATA_DIR"/pages/page*.json | wc -c)
 	--timings "$WORK/timings.tsv" --memory "$WORK/memory.tsv" \
 	--runs "$RUNS" --rows "$ROWS" --pages "$PAGES" --bytes "$data_bytes" \
 	--ours "$OURS" --pg "$("$PGBIN/postgres" --version)" \
-	--nginx "$("$NGINX" -v 2>&1)" | tee "$OUT_DIR/gss_listing.md"
+	--nginx "$("$NGINX" -v 2>&1)" --load "$LOAD" | tee "$OUT_DIR/gss_listing.md"

@@ -94,7 +94,8 @@ ensure_data()
 {
 	local sum
 	sum=$(sha256sum "$BENCH_DIR/gen_gss_pages.py" | cut -c1-16)
-	if [ "$(cat "$DATA_DIR/.generated" 2>/dev/null || true)" != "$sum" ]; then
+	if [ "$(cat "$DATA_DIR/.generated" 2>/dev/null || true)" != "$sum" ] ||
+		[ ! -f "$DATA_DIR/pages/page100.json" ] || [ ! -f "$DATA_DIR/mem/page100.json" ]; then
 		log "generating 100 pages x 1,000 orders into $DATA_DIR"
 		rm -rf "$DATA_DIR"
 		mkdir -p "$DATA_DIR"

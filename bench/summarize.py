@@ -59,7 +59,8 @@ def listing(args):
     out.append("## GSS listing: %d pages x %d orders (%.1f MB) from nginx on loopback"
                % (args.pages, args.rows // args.pages, args.bytes / 1e6))
     out.append("")
-    out.append(machine_line([args.pg, args.nginx, "median of %d runs" % args.runs]))
+    out.append(machine_line([args.pg, args.nginx, "median of %d runs" % args.runs,
+                             "load average before the run %s" % args.load]))
     out.append("")
     out.append("| measurement | median | min | max | rows | rows/s | vs reference |")
     out.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
@@ -84,6 +85,10 @@ def listing(args):
     if "curl" in med and "json" in med:
         row("floors", "floors together (curl + json)", med["curl"] + med["json"],
             "", "", args.rows)
+    out.append("")
+    out.append("Every timed run, in order (s): " + "; ".join(
+        "%s %s" % (k, " ".join("%.3f" % x for x in times[k]))
+        for k in ("ours", "reference", "curl", "json") if k in times) + ".")
     out.append("")
     if "ours" in med and ref:
         ratio = ref / med["ours"]
@@ -166,6 +171,7 @@ def main():
     a.add_argument("--ours", type=int, default=1)
     a.add_argument("--pg", default="")
     a.add_argument("--nginx", default="")
+    a.add_argument("--load", default="?")
     b = sub.add_parser("failures")
     b.add_argument("--memory", required=True)
     b.add_argument("--calls", type=int, required=True)

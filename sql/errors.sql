@@ -96,6 +96,18 @@ SELECT sb.fault('{"path": "/v2/pendingorders", "status": 200, "body": "{\"not\":
 SELECT * FROM sb.err($$SELECT count(*) FROM spotgo_gss.gss_pending_orders()$$);
 SELECT sb.fault('{"path": "/v2/order/", "status": 200, "body": "{\"packingslipno\": \"E1\", \"picked\": \"yesterday-ish\"}", "times": 1}');
 SELECT * FROM sb.err($$SELECT spotgo_gss.gss_order_status('E1')$$);
+-- escapes are decoded (surrogate pairs too); broken ones and trailing junk are refused
+SELECT sb.fault(jsonb_build_object('path', '/api/customerorders', 'status', 200, 'times', 1,
+  'body', '{"Pages": 1, "Results": [{"packingslipno": "E\u0301SC", "consignee": "caf\u00e9 \ud83d\ude9a \"quoted\"\\back\/slash", "delvinstructions": "line1\nline2\ttab"}]}'));
+SELECT packingslipno, consignee, delvinstructions, length(packingslipno) AS chars FROM spotgo_gss.gss_customer_orders();
+SELECT sb.fault('{"path": "/api/customerorders", "status": 200, "body": "{\"Results\": [{\"consignee\": \"half \\ud83d pair\"}]}", "times": 1}');
+SELECT * FROM sb.err($$SELECT count(*) FROM spotgo_gss.gss_customer_orders()$$);
+SELECT sb.fault('{"path": "/api/customerorders", "status": 200, "body": "{\"Results\": [{\"consignee\": \"nul \\u0000 inside\"}]}", "times": 1}');
+SELECT * FROM sb.err($$SELECT count(*) FROM spotgo_gss.gss_customer_orders()$$);
+SELECT sb.fault('{"path": "/api/customerorders", "status": 200, "body": "{\"Results\": []} trailing", "times": 1}');
+SELECT * FROM sb.err($$SELECT count(*) FROM spotgo_gss.gss_customer_orders()$$);
+SELECT sb.fault('{"path": "/api/customerorders", "status": 200, "body": "{\"Results\": [{\"packingslipno\" 1}]}", "times": 1}');
+SELECT * FROM sb.err($$SELECT count(*) FROM spotgo_gss.gss_customer_orders()$$);
 SET spotgo_gss.max_response_bytes = '64kB';
 SELECT sb.fault('{"path": "/api/customerorders", "huge_bytes": 300000, "times": 1}');
 SELECT * FROM sb.err($$SELECT count(*) FROM spotgo_gss.gss_customer_orders()$$);

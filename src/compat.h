@@ -49,33 +49,20 @@ compat_init_srf(FunctionCallInfo fcinfo)
 #endif
 
 /*
- * PG16 made the JSON semantic callbacks return JsonParseErrorType (they were
- * void before).  Callbacks are declared with JSON_ACTION_RETURN and leave
- * with JSON_ACTION_DONE.
- */
-#if PG_VERSION_NUM >= 160000
-#define JSON_ACTION_RETURN JsonParseErrorType
-#define JSON_ACTION_DONE return JSON_SUCCESS
-#else
-#define JSON_ACTION_RETURN void
-#define JSON_ACTION_DONE return
-#endif
-
-/*
  * PG17 gave makeJsonLexContextCstringLen() a leading JsonLexContext argument
  * (NULL: allocate one).
  */
 #if PG_VERSION_NUM >= 170000
 static inline JsonLexContext *
-compat_json_lexer(char *json, int len)
+compat_json_lexer(char *json, int len, bool need_escapes)
 {
-	return makeJsonLexContextCstringLen(NULL, json, len, GetDatabaseEncoding(), true);
+	return makeJsonLexContextCstringLen(NULL, json, len, GetDatabaseEncoding(), need_escapes);
 }
 #else
 static inline JsonLexContext *
-compat_json_lexer(char *json, int len)
+compat_json_lexer(char *json, int len, bool need_escapes)
 {
-	return makeJsonLexContextCstringLen(json, len, GetDatabaseEncoding(), true);
+	return makeJsonLexContextCstringLen(json, len, GetDatabaseEncoding(), need_escapes);
 }
 #endif
 

@@ -1044,7 +1044,7 @@ http_api_message(const char *body, size_t len)
 		return NULL;
 	initStringInfo(&buf);
 
-	lex = compat_json_lexer(unconstify(char *, body), (int) Min(len, (size_t) PG_INT32_MAX));
+	lex = compat_json_lexer(unconstify(char *, body), (int) Min(len, (size_t) PG_INT32_MAX), true);
 	if (len > 65536 || pg_parse_json(lex, &nullSemAction) != JSON_SUCCESS ||
 		(body[strspn(body, " \t\r\n")] != '{'))
 	{

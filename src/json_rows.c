@@ -31,6 +31,7 @@
 
 #include "common/hashfn.h"
 #include "common/jsonapi.h"
+#include "miscadmin.h"
 #include "datatype/timestamp.h"
 #include "mb/pg_wchar.h"
 #include "utils/builtins.h"
@@ -68,11 +69,20 @@ typedef enum TargetKind
 	TG_MAPVALUE
 } TargetKind;
 
-/* hash table of one field list, lower-cased names */
+/*
+ * The fields of one list: a hash table of lower-cased names, and the list
+ * in order with a guess of the next field, since an API sends the fields of
+ * every row in the same order: most lookups are one comparison.
+ */
 typedef struct FieldIndex
 {
 	const JrowsColumn *slot[JR_HASH_SIZE];
 	const char *lower[JR_HASH_SIZE];
+	int			pos[JR_HASH_SIZE];	/* position of slot's field in the list */
+	const char *order_lower[JR_HASH_SIZE / 2];
+	const JrowsColumn *order[JR_HASH_SIZE / 2];
+	int			n;
+	int			guess;			/* position of the field expected next */
 } FieldIndex;
 
 typedef struct Frame
@@ -127,6 +137,7 @@ typedef struct JrowsState
 	bool		extra_capturing;
 	int			extra_depth;	/* depth of the field's container */
 	bool		extra_started;
+	char		numbuf[64];		/* the lexeme of a short scalar */
 } JrowsState;
 
 /* ---- field lookup ---- */
@@ -146,7 +157,7 @@ jrows_build_index(const JrowsColumn *cols)
 {
 	FieldIndex *idx = palloc0(sizeof(FieldIndex));
 
-	for (const JrowsColumn *c = cols; c->field; c++)
+	for (const JrowsColumn *c = cols; c->field && idx->n < JR_HASH_SIZE / 2; c++)
 	{
 		size_t		len = strlen(c->field);
 		uint32		h = jrows_hash_lower(c->field, len) & (JR_HASH_SIZE - 1);
@@ -158,26 +169,40 @@ jrows_build_index(const JrowsColumn *cols)
 			h = (h + 1) & (JR_HASH_SIZE - 1);
 		idx->slot[h] = c;
 		idx->lower[h] = low;
+		idx->pos[h] = idx->n;
+		idx->order[idx->n] = c;
+		idx->order_lower[idx->n] = low;
+		idx->n++;
 	}
 	return idx;
+}
+
+/* name (any case) equals low (lower case)? */
+static inline bool
+jrows_name_eq(const char *name, const char *low)
+{
+	for (; *name; name++, low++)
+		if (*low != *name && *low != pg_ascii_tolower((unsigned char) *name))
+			return false;
+	return *low == '\0';
 }
 
 static const JrowsColumn *
 jrows_lookup(FieldIndex *idx, const char *name)
 {
-	size_t		len = strlen(name);
-	uint32		h = jrows_hash_lower(name, len) & (JR_HASH_SIZE - 1);
+	uint32		h;
 
+	if (idx->guess < idx->n && jrows_name_eq(name, idx->order_lower[idx->guess]))
+		return idx->order[idx->guess++];
+
+	h = jrows_hash_lower(name, strlen(name)) & (JR_HASH_SIZE - 1);
 	while (idx->slot[h] != NULL)
 	{
-		const char *low = idx->lower[h];
-		size_t		i;
-
-		for (i = 0; i < len; i++)
-			if (low[i] != pg_ascii_tolower((unsigned char) name[i]))
-				break;
-		if (i == len && low[len] == '\0')
+		if (jrows_name_eq(name, idx->lower[h]))
+		{
+			idx->guess = idx->pos[h] + 1;
 			return idx->slot[h];
+		}
 		h = (h + 1) & (JR_HASH_SIZE - 1);
 	}
 	return NULL;
@@ -508,6 +533,8 @@ jrows_row_start(JrowsState *st)
 	}
 	st->extra_started = false;
 	st->extra_capturing = false;
+	if (st->row_index)
+		st->row_index->guess = 0;
 	if (spec->whole_attnum >= 0)
 	{
 		jrows_builder_start(&st->whole, st->depth);
@@ -541,7 +568,7 @@ jrows_row_end(JrowsState *st)
 
 /* ---- semantic actions ---- */
 
-static JSON_ACTION_RETURN
+static void
 jrows_container_start(void *arg, bool is_array)
 {
 	JrowsState *st = (JrowsState *) arg;
@@ -588,7 +615,7 @@ jrows_container_start(void *arg, bool is_array)
 				jrows_row_start(st);
 				break;
 		}
-		JSON_ACTION_DONE;
+		return;
 	}
 
 	switch (target)
@@ -620,6 +647,7 @@ jrows_container_start(void *arg, bool is_array)
 			f->role = FR_FLAT;
 			f->col = st->target_col;
 			f->index = jrows_index_for(st, st->target_col->nested);
+			f->index->guess = 0;
 			f->name = pstrdup(st->target_col->field);
 			break;
 		case TG_COLUMN:
@@ -638,10 +666,10 @@ jrows_container_start(void *arg, bool is_array)
 			}
 			break;
 	}
-	JSON_ACTION_DONE;
+	return;
 }
 
-static JSON_ACTION_RETURN
+static void
 jrows_container_end(void *arg, bool is_array)
 {
 	JrowsState *st = (JrowsState *) arg;
@@ -674,34 +702,10 @@ jrows_container_end(void *arg, bool is_array)
 	st->depth--;
 	if (role == FR_ROW)
 		jrows_row_end(st);
-	JSON_ACTION_DONE;
+	return;
 }
 
-static JSON_ACTION_RETURN
-jrows_object_start(void *arg)
-{
-	return jrows_container_start(arg, false);
-}
-
-static JSON_ACTION_RETURN
-jrows_object_end(void *arg)
-{
-	return jrows_container_end(arg, false);
-}
-
-static JSON_ACTION_RETURN
-jrows_array_start(void *arg)
-{
-	return jrows_container_start(arg, true);
-}
-
-static JSON_ACTION_RETURN
-jrows_array_end(void *arg)
-{
-	return jrows_container_end(arg, true);
-}
-
-static JSON_ACTION_RETURN
+static void
 jrows_field_start(void *arg, char *fname, bool isnull)
 {
 	JrowsState *st = (JrowsState *) arg;
@@ -758,19 +762,19 @@ jrows_field_start(void *arg, char *fname, bool isnull)
 		default:
 			break;
 	}
-	JSON_ACTION_DONE;
+	return;
 }
 
-static JSON_ACTION_RETURN
+static void
 jrows_element_start(void *arg, bool isnull)
 {
 	JrowsState *st = (JrowsState *) arg;
 
 	st->target = st->frames[st->depth].role == FR_ROWS ? TG_ROW : TG_NONE;
-	JSON_ACTION_DONE;
+	return;
 }
 
-static JSON_ACTION_RETURN
+static void
 jrows_scalar(void *arg, char *token, JsonTokenType tt)
 {
 	JrowsState *st = (JrowsState *) arg;
@@ -789,7 +793,7 @@ jrows_scalar(void *arg, char *token, JsonTokenType tt)
 	{
 		/* a bare scalar body: "null" means no row for a single lookup */
 		if (spec->shape == JR_SINGLE && tt == JSON_TOKEN_NULL)
-			JSON_ACTION_DONE;
+			return;
 		jrows_bad_shape(st, spec->shape == JR_ARRAY ? "a JSON array" : "a JSON object");
 	}
 
@@ -834,7 +838,224 @@ jrows_scalar(void *arg, char *token, JsonTokenType tt)
 	if (st->extra_capturing && st->extra_depth == st->depth)
 		st->extra_capturing = false;
 	st->target = TG_NONE;
-	JSON_ACTION_DONE;
+	return;
+}
+
+/* ---- the token walk ---- */
+
+static void
+jrows_lex_error(JrowsState *st, JsonParseErrorType rc)
+{
+	/* at the end of the input there is no token to quote: say so instead */
+	if (st->lex->token_type == JSON_TOKEN_END || st->lex->token_start == NULL)
+		rc = JSON_EXPECTED_MORE;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_JSON_TEXT),
+			 errmsg("malformed JSON in the response from the %s", st->spec->what),
+			 errdetail("%s", json_errdetail(rc, st->lex))));
+}
+
+static void
+jrows_advance(JrowsState *st)
+{
+	JsonParseErrorType rc = json_lex(st->lex);
+
+	if (rc != JSON_SUCCESS)
+		jrows_lex_error(st, rc);
+}
+
+static int
+jrows_hex4(const char *p)
+{
+	int			v = 0;
+
+	for (int i = 0; i < 4; i++)
+	{
+		char		c = p[i];
+
+		v = v * 16 + (c >= 'a' ? c - 'a' + 10 : c >= 'A' ? c - 'A' + 10 : c - '0');
+	}
+	return v;
+}
+
+/*
+ * jrows_string
+ *		The value of the string token just lexed, NUL-terminated in place:
+ *		the lexer has validated it and moved past it, so its bytes are ours
+ *		to rewrite.  Escapes are decoded into the same bytes (a decoded form
+ *		is never longer).  Raises on \u0000 and unpaired surrogates, which
+ *		the lexer leaves to the caller when it builds no strings itself.
+ */
+static char *
+jrows_string(JrowsState *st)
+{
+	char	   *src = st->lex->token_start + 1;
+	char	   *stop = st->lex->token_terminator - 1;
+	char	   *dst;
+	char	   *bs = memchr(src, '\\', stop - src);
+
+	if (bs == NULL)
+	{
+		*stop = '\0';
+		return src;
+	}
+	dst = src = bs;
+	while (src < stop)
+	{
+		if (*src != '\\')
+		{
+			*dst++ = *src++;
+			continue;
+		}
+		src++;
+		switch (*src)
+		{
+			case 'b':
+				*dst++ = '\b';
+				src++;
+				break;
+			case 'f':
+				*dst++ = '\f';
+				src++;
+				break;
+			case 'n':
+				*dst++ = '\n';
+				src++;
+				break;
+			case 'r':
+				*dst++ = '\r';
+				src++;
+				break;
+			case 't':
+				*dst++ = '\t';
+				src++;
+				break;
+			case 'u':
+				{
+					pg_wchar	cp = jrows_hex4(src + 1);
+
+					src += 5;
+					if (is_utf16_surrogate_first(cp))
+					{
+						if (src + 6 > stop || src[0] != '\\' || src[1] != 'u' ||
+							!is_utf16_surrogate_second(jrows_hex4(src + 2)))
+							jrows_lex_error(st, JSON_UNICODE_LOW_SURROGATE);
+						cp = surrogate_pair_to_codepoint(cp, jrows_hex4(src + 2));
+						src += 6;
+					}
+					else if (is_utf16_surrogate_second(cp))
+						jrows_lex_error(st, JSON_UNICODE_LOW_SURROGATE);
+					if (cp == 0)
+						jrows_lex_error(st, JSON_UNICODE_CODE_POINT_ZERO);
+					if (GetDatabaseEncoding() == PG_UTF8)
+					{
+						unicode_to_utf8(cp, (unsigned char *) dst);
+						dst += pg_utf_mblen((unsigned char *) dst);
+					}
+					else
+					{
+						unsigned char buf[MAX_UNICODE_EQUIVALENT_STRING + 1];
+
+						pg_unicode_to_server(cp, buf);
+						memcpy(dst, buf, strlen((char *) buf));
+						dst += strlen((char *) buf);
+					}
+					break;
+				}
+			default:			/* " \ / */
+				*dst++ = *src++;
+				break;
+		}
+	}
+	*dst = '\0';
+	return st->lex->token_start + 1;
+}
+
+/* the lexeme of a number, true, false or null, NUL-terminated (a copy: the next token follows it) */
+static char *
+jrows_lexeme(JrowsState *st)
+{
+	size_t		len = st->lex->token_terminator - st->lex->token_start;
+	char	   *buf = len < sizeof(st->numbuf) ? st->numbuf : palloc(len + 1);
+
+	memcpy(buf, st->lex->token_start, len);
+	buf[len] = '\0';
+	return buf;
+}
+
+/*
+ * jrows_walk_value
+ *		Walk one value starting at the current token, calling the semantic
+ *		actions above, and leave the token after it current.
+ */
+static void
+jrows_walk_value(JrowsState *st)
+{
+	JsonTokenType tt = st->lex->token_type;
+
+	check_stack_depth();
+	switch (tt)
+	{
+		case JSON_TOKEN_OBJECT_START:
+			jrows_container_start(st, false);
+			jrows_advance(st);
+			if (st->lex->token_type != JSON_TOKEN_OBJECT_END)
+			{
+				for (;;)
+				{
+					if (st->lex->token_type != JSON_TOKEN_STRING)
+						jrows_lex_error(st, JSON_EXPECTED_STRING);
+					jrows_field_start(st, jrows_string(st), false);
+					jrows_advance(st);
+					if (st->lex->token_type != JSON_TOKEN_COLON)
+						jrows_lex_error(st, JSON_EXPECTED_COLON);
+					jrows_advance(st);
+					jrows_walk_value(st);
+					if (st->lex->token_type == JSON_TOKEN_COMMA)
+						jrows_advance(st);
+					else if (st->lex->token_type == JSON_TOKEN_OBJECT_END)
+						break;
+					else
+						jrows_lex_error(st, JSON_EXPECTED_OBJECT_NEXT);
+				}
+			}
+			jrows_container_end(st, false);
+			jrows_advance(st);
+			break;
+		case JSON_TOKEN_ARRAY_START:
+			jrows_container_start(st, true);
+			jrows_advance(st);
+			if (st->lex->token_type != JSON_TOKEN_ARRAY_END)
+			{
+				for (;;)
+				{
+					jrows_element_start(st, false);
+					jrows_walk_value(st);
+					if (st->lex->token_type == JSON_TOKEN_COMMA)
+						jrows_advance(st);
+					else if (st->lex->token_type == JSON_TOKEN_ARRAY_END)
+						break;
+					else
+						jrows_lex_error(st, JSON_EXPECTED_ARRAY_NEXT);
+				}
+			}
+			jrows_container_end(st, true);
+			jrows_advance(st);
+			break;
+		case JSON_TOKEN_STRING:
+			jrows_scalar(st, jrows_string(st), tt);
+			jrows_advance(st);
+			break;
+		case JSON_TOKEN_NUMBER:
+		case JSON_TOKEN_TRUE:
+		case JSON_TOKEN_FALSE:
+		case JSON_TOKEN_NULL:
+			jrows_scalar(st, jrows_lexeme(st), tt);
+			jrows_advance(st);
+			break;
+		default:
+			jrows_lex_error(st, JSON_EXPECTED_JSON);
+	}
 }
 
 /* errcontext: which field of which response was being converted */
@@ -849,7 +1070,8 @@ jrows_errcontext(void *arg)
 
 /*
  * jrows_parse
- *		Parse body (len bytes; the parser may modify nothing) per spec, call
+ *		Parse body (len bytes, NUL-terminated; strings are decoded in place, so
+ *		the body is rewritten and belongs to the parser) per spec, call
  *		emit for each row, and return the number of rows.  captured, when
  *		not NULL, has spec->ncaptures slots set to the top-level scalars
  *		named in spec->captures (palloc'd text, NULL when absent or null).
@@ -860,8 +1082,6 @@ jrows_parse(const JrowsSpec *spec, char *body, size_t len,
 			JrowsEmit emit, void *arg, char **captured)
 {
 	JrowsState *st;
-	JsonSemAction sem;
-	JsonParseErrorType rc;
 	ErrorContextCallback errcb;
 	char	   *converted = NULL;
 
@@ -895,33 +1115,18 @@ jrows_parse(const JrowsSpec *spec, char *body, size_t len,
 	if (captured)
 		memset(captured, 0, sizeof(char *) * spec->ncaptures);
 
-	memset(&sem, 0, sizeof(sem));
-	sem.semstate = st;
-	sem.object_start = jrows_object_start;
-	sem.object_end = jrows_object_end;
-	sem.array_start = jrows_array_start;
-	sem.array_end = jrows_array_end;
-	sem.object_field_start = jrows_field_start;
-	sem.array_element_start = jrows_element_start;
-	sem.scalar = jrows_scalar;
-
 	errcb.callback = jrows_errcontext;
 	errcb.arg = st;
 	errcb.previous = error_context_stack;
 	error_context_stack = &errcb;
 
-	st->lex = compat_json_lexer(body, (int) len);
-	rc = pg_parse_json(st->lex, &sem);
+	/* the lexer validates strings without building them; jrows_string() takes them in place */
+	st->lex = compat_json_lexer(body, (int) len, false);
+	jrows_advance(st);
+	jrows_walk_value(st);
+	if (st->lex->token_type != JSON_TOKEN_END)
+		jrows_lex_error(st, JSON_EXPECTED_END);
 	error_context_stack = errcb.previous;
-	if (rc != JSON_SUCCESS)
-	{
-		/* an error inside a row leaves the row context current */
-		MemoryContextSwitchTo(MemoryContextGetParent(st->row_cxt));
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_JSON_TEXT),
-				 errmsg("malformed JSON in the response from the %s", spec->what),
-				 errdetail("%s", json_errdetail(rc, st->lex))));
-	}
 	MemoryContextDelete(st->row_cxt);
 	return st->nrows;
 }
@@ -957,7 +1162,7 @@ jrows_body_jsonb(char *body, size_t len, const char *what)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("response from the %s is too large to parse", what)));
-	lex = compat_json_lexer(body, (int) len);
+	lex = compat_json_lexer(body, (int) len, true);
 	rc = pg_parse_json(lex, &nullSemAction);
 	if (rc != JSON_SUCCESS)
 		ereport(ERROR,

@@ -256,7 +256,7 @@ options_check_value(const OptionDef *def, const char *value)
 			break;
 		case OPT_JSON_OBJECT:
 			{
-				JsonLexContext *lex = compat_json_lexer(unconstify(char *, value), strlen(value));
+				JsonLexContext *lex = compat_json_lexer(unconstify(char *, value), strlen(value), true);
 
 				if (pg_parse_json(lex, &nullSemAction) != JSON_SUCCESS ||
 					value[strspn(value, " \t\r\n")] != '{')

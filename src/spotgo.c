@@ -969,7 +969,7 @@ spotgo_try_jsonb(HttpResponse *resp)
 
 	if (resp->body_len == 0 || resp->body_len > (size_t) PG_INT32_MAX)
 		return NULL;
-	lex = compat_json_lexer(resp->body, (int) resp->body_len);
+	lex = compat_json_lexer(resp->body, (int) resp->body_len, true);
 	if (pg_parse_json(lex, &nullSemAction) != JSON_SUCCESS)
 		return NULL;
 	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(resp->body)));
