@@ -494,7 +494,7 @@ AS $$
 DECLARE
   v_server  text := coalesce(server, pg_catalog.current_setting('spotgo_gss.gss_server', true), 'gss');
   v_start   timestamptz := pg_catalog.clock_timestamp();
-  v_overlap interval := coalesce(pg_catalog.current_setting('spotgo_gss.sync_overlap', true), '1h')::interval;
+  v_overlap interval;
   v_mark    timestamptz;
   v_rows    @extschema@.gss_order[];
   v_open    boolean[];
@@ -514,6 +514,7 @@ BEGIN
    WHERE s.server = v_server AND s.resource = 'gss_orders';
 
   BEGIN
+    v_overlap := coalesce(pg_catalog.current_setting('spotgo_gss.sync_overlap', true), '1h')::interval;
     -- (1) orders created since the watermark less the overlap (all of them on a first or full run)
     SELECT pg_catalog.array_agg(o), pg_catalog.array_agg(false) INTO v_rows, v_open
       FROM @extschema@.gss_customer_orders(

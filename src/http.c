@@ -11,9 +11,9 @@
  * foreign server has one cached easy handle in http_servers, re-initialised
  * with curl_easy_reset() before every attempt (which keeps its connection and
  * DNS cache); a second transfer on a server whose handle is busy gets a
- * temporary handle.  The cache is dropped entry by entry when a server or
- * user mapping changes (syscache callbacks), as postgres_fdw's connection
- * cache is.
+ * temporary handle.  Any change to a server or user mapping (syscache
+ * callbacks) drops the cached handles, as postgres_fdw's connection cache
+ * is invalidated; a handle in use is dropped when its transfer ends.
  *
  * Transfers run through the multi interface so that waiting never blocks
  * signal handling: the wait loop polls the sockets for at most
@@ -934,6 +934,7 @@ http_finish(HttpTransfer *x, HttpResponse *resp)
 	resp->status = status;
 	resp->attempts = x->attempt;
 	resp->error = NULL;
+	resp->secret = ep->secret;
 	if (x->result != CURLE_OK)
 	{
 		/* only with no_raise: the caller records why */
@@ -1025,14 +1026,44 @@ http_jsonb_get(Jsonb *jb, const char *key, enum jbvType type)
 	return NULL;
 }
 
+static char *http_api_message_raw(const char *body, size_t len);
+
 /*
  * http_api_message
  *		The API's own words from an error body: a ProblemDetails' title,
  *		detail and field errors ("Field: message"), an ASP.NET {"Message"},
- *		else the body itself, trimmed.  NULL for an empty body.  palloc'd.
+ *		else the body itself, trimmed.  NULL for an empty body.  The key that
+ *		was sent is masked, should an API echo it.  palloc'd.
  */
+/* replace every occurrence of secret in msg (palloc'd) */
+static char *
+http_redact(char *msg, const char *secret)
+{
+	StringInfoData buf;
+	size_t		slen;
+	char	   *p;
+	char	   *hit;
+
+	if (msg == NULL || secret == NULL || (slen = strlen(secret)) == 0 || strstr(msg, secret) == NULL)
+		return msg;
+	initStringInfo(&buf);
+	for (p = msg; (hit = strstr(p, secret)) != NULL; p = hit + slen)
+	{
+		appendBinaryStringInfo(&buf, p, hit - p);
+		appendStringInfoString(&buf, "********");
+	}
+	appendStringInfoString(&buf, p);
+	return buf.data;
+}
+
 char *
-http_api_message(const char *body, size_t len)
+http_api_message(const char *body, size_t len, const char *secret)
+{
+	return http_redact(http_api_message_raw(body, len), secret);
+}
+
+static char *
+http_api_message_raw(const char *body, size_t len)
 {
 	StringInfoData buf;
 	JsonLexContext *lex;
@@ -1106,7 +1137,7 @@ http_failure_text(const HttpResponse *resp)
 
 	if (resp->status == 0)
 		return pstrdup(resp->error ? resp->error : "no response");
-	msg = http_api_message(resp->body, resp->body_len);
+	msg = http_api_message(resp->body, resp->body_len, resp->secret);
 	return msg ? psprintf("HTTP %ld: %s", resp->status, msg) : psprintf("HTTP %ld", resp->status);
 }
 
@@ -1139,7 +1170,7 @@ http_raise_for_status(ApiEndpoint *ep, HttpRequest *req, HttpResponse *resp)
 	else
 		code = ERRCODE_EXTERNAL_ROUTINE_EXCEPTION;
 
-	msg = http_api_message(resp->body, resp->body_len);
+	msg = http_api_message(resp->body, resp->body_len, ep->secret);
 
 	ereport(ERROR,
 			(errcode(code),

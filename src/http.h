@@ -47,6 +47,7 @@ typedef struct HttpResponse
 	char	   *content_disposition;
 	int			attempts;
 	char	   *error;			/* no_raise: why there is no answer (status 0) */
+	const char *secret;			/* the key sent, to redact from quoted API text */
 } HttpResponse;
 
 /* an asynchronous transfer, see http_begin() */
@@ -62,7 +63,7 @@ extern void http_finish(HttpTransfer *xfer, HttpResponse *resp);
 
 extern bool http_ok(const HttpResponse *resp);
 extern void http_raise_for_status(ApiEndpoint *ep, HttpRequest *req, HttpResponse *resp);
-extern char *http_api_message(const char *body, size_t len);
+extern char *http_api_message(const char *body, size_t len, const char *secret);
 extern char *http_failure_text(const HttpResponse *resp);
 
 #endif							/* SPOTGO_GSS_HTTP_H */

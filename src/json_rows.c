@@ -2,15 +2,25 @@
  *
  * json_rows.c
  *		Turn an API response body into rows of Datums in one pass of
- *		PostgreSQL's JSON event parser (common/jsonapi.h), and jsonb into
- *		request text.
+ *		PostgreSQL's JSON lexer (common/jsonapi.h), and jsonb into request
+ *		text.
  *
  * No tree of the body is ever built.  A JrowsSpec says where the rows are
  * (a bare array, an array under a key of an envelope object, one object, or
  * an object whose members are rows) and which JSON field feeds which
- * column.  The semantic callbacks keep a stack of frames, one per open
- * container, each with a role (envelope, row array, row, flattened object,
- * or other); a field name is looked up case-insensitively in a small hash
+ * column.  jrows_walk_value() walks the tokens of json_lex() (the same
+ * grammar pg_parse_json() applies) and calls the semantic actions below.
+ * It walks rather than calling pg_parse_json() because the lexer then
+ * only validates strings: with need_escapes it would copy every string a
+ * character at a time (PostgreSQL 15) and strdup it again for the
+ * callback, which was a third of the time on large listings.  Instead a
+ * string's value is taken in place from the response buffer, decoded there
+ * when it has escapes.
+ *
+ * The actions keep a stack of frames, one per open container, each with a
+ * role (envelope, row array, row, flattened object, or other); a field name
+ * is looked up case-insensitively, first against the field that followed
+ * the previous one (rows repeat their field order), else in a small hash
  * table built once per parse.  Scalars are converted straight to the
  * column's type.  Values that must be kept as jsonb (a jsonb column, the
  * fields that have no column, the whole row object) are built with
@@ -19,11 +29,14 @@
  *
  * Each row is parsed in a memory context that is reset after the row has
  * been handed to the emit callback, so memory stays flat however long the
- * body is (the body itself is the caller's).
+ * body is.  The body is the caller's, and is rewritten by the string
+ * decoding.
  *
  * Errors: a body that is not JSON, or of the wrong shape, raises SQLSTATE
- * 22032 naming the response (spec->what); a field whose value cannot be
- * converted raises 22032 naming the field.
+ * 22032 naming the response (spec->what); a value of the wrong JSON type
+ * for its column raises 22032 naming the field; a string the column type's
+ * input function refuses (a timestamp or UUID) raises that function's error
+ * (22007, 22P02), with the field in the context.
  *
  *-------------------------------------------------------------------------
  */

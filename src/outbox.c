@@ -159,8 +159,13 @@ outbox_xact_callback(XactEvent event, void *arg)
 {
 	if (event == XACT_EVENT_COMMIT && outbox_enqueued)
 		worker_wake();
+	/*
+	 * A prepared transaction's items are woken for by nobody: the worker
+	 * finds them on its next round (COMMIT PREPARED runs no callback of ours).
+	 */
 	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
-		event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT)
+		event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT ||
+		event == XACT_EVENT_PREPARE)
 		outbox_enqueued = false;
 }
 
@@ -784,10 +789,12 @@ outbox_step_commit(DrainMode *m)
  *		older than spotgo_gss.outbox_retention.  Returns the number of items
  *		handled.  In procedure mode the caller's SPI connection is
  *		non-atomic; otherwise (the worker) each step runs in a transaction of
- *		its own.  Returns -1 when the extension is not installed.
+ *		its own.  Returns -1 when the extension is not installed.  When
+ *		next_due_ms is not NULL it is set to the time until the next pending
+ *		item is due (-1: none), so the worker can wake for a retry.
  */
 int64
-outbox_run(int64 max_items, bool procedure)
+outbox_run(int64 max_items, bool procedure, long *next_due_ms)
 {
 	DrainMode	m = {procedure};
 	MemoryContext batch_cxt;
@@ -853,6 +860,19 @@ outbox_run(int64 max_items, bool procedure)
 									  " AND sent_at < clock_timestamp() - make_interval(secs => $1)",
 									  1, t, a, NULL, false, 0) != SPI_OK_DELETE)
 				elog(ERROR, "could not purge the outbox");
+			if (next_due_ms)
+			{
+				bool		isnull;
+				Datum		d;
+
+				*next_due_ms = -1;
+				if (SPI_execute("SELECT (extract(epoch FROM min(next_attempt_at) - clock_timestamp()) * 1000)::bigint"
+								" FROM spotgo_gss.outbox WHERE state = 'pending'", true, 1) != SPI_OK_SELECT)
+					elog(ERROR, "could not find the next due outbox item");
+				d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+				if (!isnull)
+					*next_due_ms = (long) Max(DatumGetInt64(d), 0);
+			}
 		}
 		outbox_step_commit(&m);
 	}
@@ -885,7 +905,7 @@ drain_outbox(PG_FUNCTION_ARGS)
 		PG_RETURN_VOID();
 	if (SPI_connect_ext(SPI_OPT_NONATOMIC) != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	(void) outbox_run(max_items, true);
+	(void) outbox_run(max_items, true, NULL);
 	SPI_finish();
 	PG_RETURN_VOID();
 }

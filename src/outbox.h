@@ -13,7 +13,7 @@
 
 /* outbox.c */
 extern int64 outbox_enqueue(const char *operation, Jsonb *payload, const char *servername);
-extern int64 outbox_run(int64 max_items, bool procedure);
+extern int64 outbox_run(int64 max_items, bool procedure, long *next_due_ms);
 
 /* worker.c */
 extern void worker_shmem_request(void);

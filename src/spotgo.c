@@ -1051,63 +1051,79 @@ spotgo_push_upserts(ApiEndpoint *ep, PushItem **items, int n)
 /*
  * spotgo_find_order_id
  *		The id of the order with exactly this number, by a query on the
- *		number; NULL when SpotGo has none.  false when the query failed (the
- *		item then carries the failure).
+ *		number, following continuation tokens (the query may match other
+ *		numbers too); NULL when SpotGo has none.  false when a request
+ *		failed (the item then carries the failure).
  */
 static bool
 spotgo_find_order_id(ApiEndpoint *ep, PushItem *item, char **order_id)
 {
-	HttpRequest req;
-	HttpResponse resp;
-	StringInfoData body;
-	Jsonb	   *answer;
-	JsonbValue *list;
+	char	   *token = NULL;
+	int			pages = 0;
 
 	*order_id = NULL;
-	initStringInfo(&body);
-	appendStringInfoString(&body, "{\"orderNumber\": ");
-	escape_json(&body, item->key);
-	appendStringInfo(&body, ", \"%s\": 100}", spotgo_assumed.query_page_size);
-	spotgo_request(ep, &req, "POST", "SpotGo order query", body.data, body.len);
-	req.idempotent = true;
-	req.no_raise = true;
-	appendStringInfoString(&req.path, spotgo_assumed.query_path);
-	http_execute(ep, &req, &resp);
-	if (!http_ok(&resp))
+	do
 	{
-		push_failed(item, &resp);
-		return false;
-	}
-	answer = spotgo_try_jsonb(&resp);
-	if (answer == NULL || !JB_ROOT_IS_OBJECT(answer))
-	{
-		push_failed_text(item, resp.status, false, "the SpotGo order query answered with a body that is not a JSON object");
-		return false;
-	}
-	list = spotgo_get(&answer->root, spotgo_assumed.query_items);
-	if (list && spotgo_is_array(list))
-	{
-		JsonbIterator *it = JsonbIteratorInit(list->val.binary.data);
-		JsonbValue	e;
-		JsonbIteratorToken tok;
+		HttpRequest req;
+		HttpResponse resp;
+		StringInfoData body;
+		Jsonb	   *answer;
+		JsonbValue *list;
+		JsonbValue *next;
 
-		while ((tok = JsonbIteratorNext(&it, &e, true)) != WJB_DONE)
+		initStringInfo(&body);
+		appendStringInfoString(&body, "{\"orderNumber\": ");
+		escape_json(&body, item->key);
+		appendStringInfo(&body, ", \"%s\": %d", spotgo_assumed.query_page_size, ep->page_size);
+		if (token)
 		{
-			JsonbValue *num;
-			JsonbValue *id;
+			appendStringInfo(&body, ", \"%s\": ", spotgo_assumed.query_token);
+			escape_json(&body, token);
+		}
+		appendStringInfoChar(&body, '}');
+		spotgo_request(ep, &req, "POST", "SpotGo order query", body.data, body.len);
+		req.idempotent = true;
+		req.no_raise = true;
+		appendStringInfoString(&req.path, spotgo_assumed.query_path);
+		http_execute(ep, &req, &resp);
+		if (!http_ok(&resp))
+		{
+			push_failed(item, &resp);
+			return false;
+		}
+		answer = spotgo_try_jsonb(&resp);
+		if (answer == NULL || !JB_ROOT_IS_OBJECT(answer))
+		{
+			push_failed_text(item, resp.status, false, "the SpotGo order query answered with a body that is not a JSON object");
+			return false;
+		}
+		list = spotgo_get(&answer->root, spotgo_assumed.query_items);
+		if (list && spotgo_is_array(list))
+		{
+			JsonbIterator *it = JsonbIteratorInit(list->val.binary.data);
+			JsonbValue	e;
+			JsonbIteratorToken tok;
 
-			if (tok != WJB_ELEM || !spotgo_is_object(&e))
-				continue;
-			num = spotgo_get(e.val.binary.data, "orderNumber");
-			id = spotgo_get(e.val.binary.data, "orderId");
-			if (num && num->type == jbvString && id && id->type == jbvString &&
-				strcmp(spotgo_string(num), item->key) == 0)
+			while ((tok = JsonbIteratorNext(&it, &e, true)) != WJB_DONE)
 			{
-				*order_id = spotgo_string(id);
-				break;
+				JsonbValue *num;
+				JsonbValue *id;
+
+				if (tok != WJB_ELEM || !spotgo_is_object(&e))
+					continue;
+				num = spotgo_get(e.val.binary.data, "orderNumber");
+				id = spotgo_get(e.val.binary.data, "orderId");
+				if (num && num->type == jbvString && id && id->type == jbvString &&
+					strcmp(spotgo_string(num), item->key) == 0)
+				{
+					*order_id = spotgo_string(id);
+					return true;
+				}
 			}
 		}
-	}
+		next = spotgo_get(&answer->root, spotgo_assumed.query_token);
+		token = (next && next->type == jbvString && next->val.string.len > 0) ? spotgo_string(next) : NULL;
+	} while (token != NULL && ++pages < 1000);
 	return true;
 }
 

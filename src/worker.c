@@ -8,7 +8,8 @@
  * while no worker runs).  A backend whose transaction enqueued something
  * sets that process's latch at commit (outbox.c's transaction callback), so
  * delivery starts at once; otherwise the worker naps
- * spotgo_gss.worker_naptime between rounds.  Without shared_preload_libraries
+ * spotgo_gss.worker_naptime between rounds, or less when a retry is due
+ * sooner.  Without shared_preload_libraries
  * there is no shared state and no worker: worker_wake() does nothing, and
  * CALL spotgo_gss.drain_outbox() (for example from pg_cron) delivers.
  *
@@ -119,6 +120,7 @@ void
 spotgo_gss_worker_main(Datum arg)
 {
 	MemoryContext loop_cxt;
+	volatile bool missing_reported = false;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
@@ -134,6 +136,8 @@ spotgo_gss_worker_main(Datum arg)
 	for (;;)
 	{
 		int64		handled = 0;
+		long		next_due_ms = -1;
+		long		nap;
 
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
@@ -146,7 +150,16 @@ spotgo_gss_worker_main(Datum arg)
 		PG_TRY();
 		{
 			pgstat_report_activity(STATE_RUNNING, "draining the outbox");
-			handled = outbox_run(PG_INT64_MAX, false);
+			handled = outbox_run(PG_INT64_MAX, false, &next_due_ms);
+			if (handled < 0 && !missing_reported)
+			{
+				ereport(LOG,
+						(errmsg("spotgo_gss outbox worker is waiting: extension spotgo_gss is not installed in database \"%s\"",
+								spotgo_gss_database)));
+				missing_reported = true;
+			}
+			else if (handled >= 0)
+				missing_reported = false;
 		}
 		PG_CATCH();
 		{
@@ -165,8 +178,12 @@ spotgo_gss_worker_main(Datum arg)
 
 		if (handled > 0)
 			continue;			/* more may have arrived meanwhile */
+		/* nap, but wake for the next retry if it is due sooner */
+		nap = spotgo_gss_worker_naptime;
+		if (next_due_ms >= 0 && next_due_ms < nap)
+			nap = Max(next_due_ms, 10);
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 spotgo_gss_worker_naptime, PG_WAIT_EXTENSION);
+						 nap, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 	}
 }
