@@ -9,6 +9,9 @@ SELECT spotgo_gss.gss_upsert_order('{"packingslipno": "E1", "consignee": "Err Lt
 ALTER USER MAPPING FOR CURRENT_USER SERVER gss OPTIONS (SET access_key 'not-the-key');
 SELECT * FROM sb.err($$SELECT count(*) FROM spotgo_gss.gss_customer_orders()$$);
 ALTER USER MAPPING FOR CURRENT_USER SERVER gss OPTIONS (SET access_key 'gss-test-key');
+-- an API that echoes the key in its answer: the key is masked in DETAIL
+SELECT sb.fault('{"path": "/v2/order/", "status": 403, "body": "{\"Message\": \"Key gss-test-key is not allowed for site 1234.\"}", "times": 1}');
+SELECT state, detail FROM sb.err($$SELECT spotgo_gss.gss_order_status('X')$$);
 -- a wrong site_id is refused the same way
 ALTER SERVER gss OPTIONS (SET site_id '9999');
 SELECT * FROM sb.err($$SELECT count(*) FROM spotgo_gss.gss_customer_orders()$$);
