@@ -270,7 +270,6 @@ COMMENT ON COLUMN @extschema@.outbox.claimed_by IS
 'pid of the backend delivering the item right now, NULL when none';
 
 CREATE UNIQUE INDEX outbox_one_pending ON @extschema@.outbox (server, object_key) WHERE state = 'pending';
-CREATE INDEX outbox_due ON @extschema@.outbox (next_attempt_at) WHERE state = 'pending';
 CREATE INDEX outbox_done_sent ON @extschema@.outbox (sent_at) WHERE state = 'done';
 
 -- payloads are visible to the role that enqueued them (and roles that are

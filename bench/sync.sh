@@ -8,20 +8,23 @@
 # orders of bench/data (gen_gss_pages.py, 85% processed, 15% open), the open
 # ones again as the excludecompleted=true listing, and an empty page for any
 # createdfrom= listing (nothing created since the watermark).  A throwaway
-# cluster runs the SQL.  Each run starts fresh (TRUNCATE gss_orders_local and
-# sync_state), times the initial sync and the re-sync, then, for where the
-# time goes, the two listings alone and the upsert alone
-# (sync_gss_apply of the same rows into an empty table).  One psql session,
-# psql's \timing; one untimed checking round first.  curl times the API side
-# alone: the same pages each sync fetches.  Medians go to stdout and
-# bench/out/sync.md.  See bench/README.md ("Scheduled sync").
+# cluster (autovacuum off, so the local table's statistics are known) runs
+# the SQL.  Each round starts from a fresh extension (dropped and created
+# again) and times: the initial sync; the re-sync right after it (no
+# statistics on the new table); the re-sync after ANALYZE; for where the time
+# goes, the two listings alone, the upsert alone (sync_gss_apply of the same
+# rows into an empty table), and the initial sync and the analyzed re-sync
+# with jit = off.  One psql session, psql's \timing; one untimed checking
+# round first.  curl times the API side alone: the same pages each sync
+# fetches.  Medians go to stdout and bench/out/sync.md.  See bench/README.md
+# ("Scheduled sync").
 
 RUNS=3
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--runs) RUNS=$2; shift 2 ;;
 	--runs=*) RUNS=${1#--runs=}; shift ;;
-	-h | --help) sed -n '2,18p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,21p' "$0"; exit 0 ;;
 	*) echo "usage: $0 [--runs N]" >&2; exit 2 ;;
 	esac
 done
@@ -107,12 +110,22 @@ ACCESS_LOG="$WORK/nginx/logs/access.log"
 start_cluster
 ensure_extension || die "the extension does not build: nothing to measure"
 
-bpsql -At >"$WORK/setup.log" 2>&1 <<EOF || { cat "$WORK/setup.log" >&2; die "setup failed"; }
+# A fresh start: the extension dropped and created again (new, empty tables
+# without planner statistics), its server and user mapping.
+FRESH="DROP EXTENSION IF EXISTS spotgo_gss CASCADE;
 CREATE EXTENSION spotgo_gss;
 CREATE SERVER gss FOREIGN DATA WRAPPER spotgo_gss
   OPTIONS (api 'gss', base_url 'http://127.0.0.1:$PORT', site_id '1',
            page_size '$PAGE_SIZE', requests_per_minute '0');
 CREATE USER MAPPING FOR CURRENT_USER SERVER gss OPTIONS (access_key 'x');
+CHECKPOINT;"
+# autovacuum off: whether the local table has statistics is then known for
+# every line (this script runs ANALYZE where a line says so).
+bpsql -At >"$WORK/setup.log" 2>&1 <<EOF || { cat "$WORK/setup.log" >&2; die "setup failed"; }
+SET client_min_messages = warning;
+ALTER SYSTEM SET autovacuum = off;
+SELECT pg_reload_conf();
+$FRESH
 EOF
 
 # ---- checks (also the warm-up): what each sync returns, writes and requests ----
@@ -139,7 +152,7 @@ check "$got" "$ROWS" "the initial sync's result"
 check "$(log_counts)" "$PAGES $OPEN_PAGES 0 0" "the initial sync's requests (full pages, open pages, createdfrom, not 200)"
 got=$(bpsql -At -c 'SELECT count(*), count(*) FILTER (WHERE open), count(*) FILTER (WHERE deleted_at IS NOT NULL) FROM spotgo_gss.gss_orders_local')
 check "$got" "$ROWS|$OPEN|0" "local rows, open, deleted after the initial sync"
-got=$(bpsql -At -c 'SELECT spotgo_gss.sync_gss_orders()')
+got=$(bpsql -At -c 'ANALYZE spotgo_gss.gss_orders_local' -c 'SELECT spotgo_gss.sync_gss_orders()')
 check "$got" 0 "the re-sync's result (nothing changed)"
 check "$(log_counts)" "0 $OPEN_PAGES 1 0" "the re-sync's requests"
 got=$(bpsql -At -c 'SELECT ok, rows_changed, local_rows FROM spotgo_gss.sync_status')
@@ -151,7 +164,7 @@ mem=$(bpsql -At -c 'TRUNCATE spotgo_gss.gss_orders_local, spotgo_gss.sync_state'
 	-c "$SQL_PROC_STATUS" -c 'SELECT spotgo_gss.sync_gss_orders()' -c "$SQL_PROC_STATUS" | tr '\n' ' ')
 log "fresh backend VmHWM/VmRSS (kB) before, result, after: $mem"
 
-# ---- timings: one psql session, rounds 1..RUNS, each from an empty table ----
+# ---- timings: one psql session, RUNS rounds, each from a fresh extension ----
 Q_SYNC="SELECT spotgo_gss.sync_gss_orders();"
 Q_LIST="SELECT count(*) FROM spotgo_gss.gss_customer_orders(include_products => true);"
 Q_OPEN="SELECT count(*) FROM spotgo_gss.gss_customer_orders(exclude_completed => true, include_products => true);"
@@ -161,32 +174,35 @@ SELECT a.r || b.r AS r, a.f || b.f AS f
   FROM (SELECT array_agg(o) AS r, array_agg(false) AS f
           FROM spotgo_gss.gss_customer_orders(include_products => true) o) a,
        (SELECT array_agg(o) AS r, array_agg(true) AS f
-          FROM spotgo_gss.gss_customer_orders(exclude_completed => true, include_products => true) o) b;"
+          FROM spotgo_gss.gss_customer_orders(exclude_completed => true, include_products => true) o) b;
+TRUNCATE spotgo_gss.gss_orders_local, spotgo_gss.sync_state;
+CHECKPOINT;"
 Q_APPLY="SELECT spotgo_gss.sync_gss_apply('gss', now(), r, f) FROM listed;"
-FRESH="TRUNCATE spotgo_gss.gss_orders_local, spotgo_gss.sync_state; CHECKPOINT;"
+ANALYZE="ANALYZE spotgo_gss.gss_orders_local;"
+timed() { printf '\\timing on\n\\echo @@ %s\n%s\n\\timing off\n' "$1" "$2"; }
 {
-	echo "$PREP"
+	echo 'SET client_min_messages = warning;'
 	for r in $(seq 1 "$RUNS"); do
 		echo "$FRESH"
-		echo '\timing on'
-		echo "\\echo @@ initial $r"
-		echo "$Q_SYNC"
-		echo "\\echo @@ resync $r"
-		echo "$Q_SYNC"
-		echo "\\echo @@ listing $r"
-		echo "$Q_LIST"
-		echo "\\echo @@ open $r"
-		echo "$Q_OPEN"
-		echo '\timing off'
+		timed "initial $r" "$Q_SYNC"
+		timed "resync $r" "$Q_SYNC"
+		echo "$ANALYZE"
+		timed "resync_analyzed $r" "$Q_SYNC"
+		timed "listing $r" "$Q_LIST"
+		timed "open $r" "$Q_OPEN"
+		echo "$PREP"
+		timed "apply $r" "$Q_APPLY"
+		echo 'DROP TABLE listed;'
 		echo "$FRESH"
-		echo '\timing on'
-		echo "\\echo @@ apply $r"
-		echo "$Q_APPLY"
-		echo '\timing off'
+		echo 'SET jit = off;'
+		timed "initial_nojit $r" "$Q_SYNC"
+		echo "$ANALYZE"
+		timed "resync_analyzed_nojit $r" "$Q_SYNC"
+		echo 'RESET jit;'
 	done
 } >"$WORK/timing.sql"
 chmod a+r "$WORK/timing.sql"
-log "timing: $RUNS fresh runs in one session"
+log "timing: $RUNS fresh rounds in one session (about 40 s a round)"
 bpsql -At -f "$WORK/timing.sql" >"$WORK/timing.out"
 
 # "@@ label round" / result / "Time: 123.4 ms" -> "label<TAB>ms<TAB>result"
@@ -244,14 +260,17 @@ out = ["## Scheduled sync: 100,000 GSS orders from nginx on loopback", "",
        "%s; %d cores (%s); %s; %s; median of %d fresh runs; load average before the run %s" % (
            datetime.datetime.now().strftime("%Y-%m-%d %H:%M"), os.cpu_count() or 0, cpu,
            pg, nginx, runs, load), "",
-       "| line | median | min | max | requests | rows | rows/s | vs initial |",
+       "| line | median | min | max | requests | rows | rows/s | time / initial |",
        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
 lines = [
     ("initial", "**initial sync**: `SELECT spotgo_gss.sync_gss_orders()` into an empty table", pages + open_pages, rows),
-    ("resync", "**re-sync, nothing changed**: the same call again (returns 0)", open_pages + 1, open_rows),
+    ("resync", "**re-sync, nothing changed**, right after: the same call again (returns 0); no statistics on the new table yet", open_pages + 1, open_rows),
+    ("resync_analyzed", "**re-sync, nothing changed**, after `ANALYZE` of the local table", open_pages + 1, open_rows),
     ("listing", "where the time goes: the full listing alone, `count(*)` of `gss_customer_orders(include_products => true)`", pages, rows),
     ("open", "where the time goes: the open listing alone (`exclude_completed => true`)", open_pages, open_rows),
-    ("apply", "where the time goes: the upsert alone, `sync_gss_apply()` of the listed rows into an empty table", 0, rows),
+    ("apply", "where the time goes: the upsert alone, `sync_gss_apply()` of the initial sync's listed rows into an empty table", 0, rows),
+    ("initial_nojit", "where the time goes: initial sync with `SET jit = off`", pages + open_pages, rows),
+    ("resync_analyzed_nojit", "where the time goes: re-sync after `ANALYZE`, `SET jit = off`", open_pages + 1, open_rows),
     ("curl_initial", "API side alone: curl, the initial sync's %d pages (%.1f MB), one connection" % (pages + open_pages, int(b_init) / 1e6), pages + open_pages, rows + open_rows),
     ("curl_resync", "API side alone: curl, the re-sync's %d pages (%.1f MB), one connection" % (open_pages + 1, int(b_re) / 1e6), open_pages + 1, open_rows),
 ]
@@ -263,25 +282,33 @@ for k, text, reqs, nrows in lines:
     out.append("| %s | %.3f s | %.3f s | %.3f s | %s | %s | %s | %s |" % (
         text, m, min(t[k]), max(t[k]), n(reqs), n(nrows), n(round(nrows / m)) if m else "", vs))
 out.append("")
+out.append("Rows/s: rows listed (initial: local rows written) over the time; \"time / initial\": the line's median over the initial sync's.")
+out.append("")
 out.append("Every timed run, in order (s): " + "; ".join(
     "%s %s" % (k, " ".join("%.3f" % x for x in t[k])) for k, *_ in lines if k in t) + ".")
-out.append("Results returned: initial %s; re-sync %s (rows changed)." % (
-    " ".join(res.get("initial", [])), " ".join(res.get("resync", []))))
+out.append("Results returned: " + "; ".join(
+    "%s %s" % (k, " ".join(res[k])) for k in ("initial", "resync", "resync_analyzed", "initial_nojit", "resync_analyzed_nojit") if k in res) + ".")
 out.append("")
 if "initial" in med and "resync" in med:
     rate = rows / med["initial"]
-    ratio = med["initial"] / med["resync"]
     out.append("- Initial sync: **%s rows/s** (target at least 50,000): %s." % (
         n(round(rate)), "met" if rate >= 50000 else "NOT met"))
-    out.append("- Re-sync of the unchanged set: **%.1fx** faster than the initial sync (target at least 5x): %s." % (
-        ratio, "met" if ratio >= 5 else "NOT met"))
+    for k, what in (("resync", "right after the initial sync"), ("resync_analyzed", "after ANALYZE")):
+        if k in med:
+            ratio = med["initial"] / med[k]
+            out.append("- Re-sync of the unchanged set, %s: **%.2fx** the initial sync's speed (target at least 5x faster): %s." % (
+                what, ratio, "met" if ratio >= 5 else "NOT met"))
+    if all(k in med for k in ("initial_nojit", "resync_analyzed_nojit")):
+        out.append("- With `jit = off`: initial %.3f s (%s rows/s), re-sync after ANALYZE %.3f s: %.2fx faster." % (
+            med["initial_nojit"], n(round(rows / med["initial_nojit"])), med["resync_analyzed_nojit"],
+            med["initial_nojit"] / med["resync_analyzed_nojit"]))
     if all(k in med for k in ("listing", "open", "apply")):
         parts = med["listing"] + med["open"] + med["apply"]
-        out.append("- Initial sync %.3f s against its parts: full listing %.3f s + open listing %.3f s + upsert %.3f s = %.3f s (the rest, %.3f s: building and sorting the row arrays, sync_state)." % (
+        out.append("- Initial sync %.3f s against its parts: full listing %.3f s + open listing %.3f s + upsert %.3f s = %.3f s (the rest, %.3f s: collecting the rows into arrays, step 3, sync_state)." % (
             med["initial"], med["listing"], med["open"], med["apply"], parts, med["initial"] - parts))
     if "curl_initial" in med:
-        out.append("- The API side (nginx + transfer, measured by curl) is %.1f%% of the initial sync's time and %.1f%% of the re-sync's." % (
-            100 * med["curl_initial"] / med["initial"], 100 * med.get("curl_resync", 0) / med["resync"]))
+        out.append("- The API side (nginx + transfer, measured by curl) is %.1f%% of the initial sync's time and %.1f%% of the re-sync's after ANALYZE." % (
+            100 * med["curl_initial"] / med["initial"], 100 * med.get("curl_resync", 0) / med.get("resync_analyzed", med["resync"])))
 v = mem.split()
 if len(v) >= 5:
     out.append("- Backend memory, one fresh backend around one initial sync: VmHWM %.1f MB before, %.1f MB after (peak growth **%.1f MB**)." % (

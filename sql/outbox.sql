@@ -75,6 +75,35 @@ CREATE TRIGGER shop_orders_wrong BEFORE INSERT ON shop_orders
 SELECT * FROM sb.err($$INSERT INTO shop_orders VALUES ('T9', 'Moa', NULL, NULL)$$);
 DROP TRIGGER shop_orders_wrong ON shop_orders;
 
+-- bulk changes: statement-level triggers with transition tables, one INSERT into the outbox per statement
+CREATE TABLE bulk_orders (packingslipno text PRIMARY KEY, consignee text, city text);
+CREATE TRIGGER bulk_ins AFTER INSERT ON bulk_orders REFERENCING NEW TABLE AS n
+  FOR EACH STATEMENT EXECUTE FUNCTION spotgo_gss.push_gss_order();
+CREATE TRIGGER bulk_upd AFTER UPDATE ON bulk_orders REFERENCING OLD TABLE AS o NEW TABLE AS n
+  FOR EACH STATEMENT EXECUTE FUNCTION spotgo_gss.push_gss_order();
+CREATE TRIGGER bulk_del AFTER DELETE ON bulk_orders REFERENCING OLD TABLE AS o
+  FOR EACH STATEMENT EXECUTE FUNCTION spotgo_gss.push_gss_order();
+INSERT INTO bulk_orders SELECT 'BK' || i, 'Bulk ' || i, 'Gisborne' FROM generate_series(1, 300) i;
+SELECT count(*) AS queued, count(*) FILTER (WHERE payload ->> 'city' = 'Gisborne') AS with_payload
+FROM spotgo_gss.outbox WHERE state = 'pending' AND object_key LIKE 'BK%';
+UPDATE bulk_orders SET city = 'Wairoa' WHERE packingslipno IN ('BK1', 'BK2');
+UPDATE bulk_orders SET consignee = consignee WHERE packingslipno = 'BK3';
+UPDATE bulk_orders SET packingslipno = 'BK4x' WHERE packingslipno = 'BK4';
+DELETE FROM bulk_orders WHERE packingslipno = 'BK5';
+SELECT object_key, operation, payload ->> 'city' AS city, version FROM spotgo_gss.outbox
+WHERE state = 'pending' AND object_key IN ('BK1', 'BK2', 'BK3', 'BK4', 'BK4x', 'BK5') ORDER BY 1;
+-- one bad row refuses the whole statement
+SELECT * FROM sb.err($$INSERT INTO bulk_orders VALUES ('BK900', 'ok', NULL), ('', 'bad', NULL)$$);
+SELECT count(*) AS bk900_queued FROM spotgo_gss.outbox WHERE object_key = 'BK900';
+SELECT sb.clear_journal();
+CALL spotgo_gss.drain_outbox();
+SELECT j ->> 'method' AS method, count(*) AS requests FROM sb.journal() j GROUP BY 1 ORDER BY 1;
+SELECT count(*) AS in_gss FROM spotgo_gss.gss_customer_orders() WHERE packingslipno LIKE 'BK%';
+-- a statement-level trigger without a transition table is refused
+CREATE TRIGGER bulk_wrong AFTER INSERT ON bulk_orders FOR EACH STATEMENT EXECUTE FUNCTION spotgo_gss.push_gss_order();
+SELECT * FROM sb.err($$INSERT INTO bulk_orders VALUES ('BK901', 'x', NULL)$$);
+DROP TABLE bulk_orders;
+
 -- SpotGo with a mapping function; NULL from the mapping skips the row
 CREATE TABLE loads (id int PRIMARY KEY, ref text, carrier text, vat text, draft boolean DEFAULT false);
 CREATE FUNCTION load_payload(l loads) RETURNS jsonb LANGUAGE sql AS $$

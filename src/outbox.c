@@ -45,12 +45,18 @@
 #include "nodes/parsenodes.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/inval.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/regproc.h"
 #include "utils/snapmgr.h"
+#include "utils/fmgroids.h"
+#include "nodes/makefuncs.h"
+#include "executor/executor.h"
+#include "executor/tuptable.h"
+#include "utils/tuplestore.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
@@ -83,6 +89,17 @@ static bool outbox_enqueued = false;
 static bool outbox_callback_registered = false;
 
 static SPIPlanPtr outbox_insert_plan = NULL;
+
+/*
+ * The last server checked in this transaction: a trigger firing for many
+ * rows checks the server, USAGE and user mapping once.  Cleared at the end
+ * of every transaction and on any change to servers or user mappings.
+ */
+static bool outbox_checked_valid = false;
+static ApiKind outbox_checked_api;
+static Oid	outbox_checked_role;
+static char outbox_checked_asked[NAMEDATALEN + 1];	/* "" for the default */
+static char outbox_checked_name[NAMEDATALEN];
 
 /* ---- outcomes, called by gss_push / spotgo_push ---- */
 
@@ -166,7 +183,10 @@ outbox_xact_callback(XactEvent event, void *arg)
 	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
 		event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT ||
 		event == XACT_EVENT_PREPARE)
+	{
 		outbox_enqueued = false;
+		outbox_checked_valid = false;
+	}
 }
 
 static Oid
@@ -183,6 +203,163 @@ outbox_relid(void)
 	return relid;
 }
 
+/* the natural key of a payload for operation opi, checked as the API needs it */
+static char *
+outbox_check_payload(int opi, Jsonb *payload)
+{
+	switch (outbox_ops[opi].op)
+	{
+		case PUSH_SPOTGO_UPSERT:
+			return spotgo_order_key(payload);
+		case PUSH_GSS_UPSERT:
+			return gss_order_key(payload);
+		case PUSH_SPOTGO_DELETE:
+			return outbox_delete_key(payload, "orderNumber", false);
+		default:
+			return outbox_delete_key(payload, "packingslipno", true);
+	}
+}
+
+static void
+outbox_forget_checked(Datum arg, int cacheid, uint32 hashvalue)
+{
+	outbox_checked_valid = false;
+}
+
+/*
+ * outbox_check_server
+ *		The server's name, after checking that role may send to it (the
+ *		server exists for this API, USAGE, a user mapping with a key).
+ */
+static const char *
+outbox_check_server(const char *servername, ApiKind api, Oid role)
+{
+	const char *asked = servername ? servername : "";
+	ApiEndpoint *ep;
+
+	if (outbox_checked_valid && outbox_checked_api == api && outbox_checked_role == role &&
+		strcmp(outbox_checked_asked, asked) == 0)
+		return outbox_checked_name;
+	ep = endpoint_lookup(servername, api, role);
+	if (!outbox_callback_registered)
+	{
+		RegisterXactCallback(outbox_xact_callback, NULL);
+		CacheRegisterSyscacheCallback(FOREIGNSERVEROID, outbox_forget_checked, (Datum) 0);
+		CacheRegisterSyscacheCallback(USERMAPPINGOID, outbox_forget_checked, (Datum) 0);
+		outbox_callback_registered = true;
+	}
+	strlcpy(outbox_checked_asked, asked, sizeof(outbox_checked_asked));
+	strlcpy(outbox_checked_name, ep->servername, sizeof(outbox_checked_name));
+	outbox_checked_api = api;
+	outbox_checked_role = role;
+	outbox_checked_valid = strlen(asked) < sizeof(outbox_checked_asked) - 1;
+	return outbox_checked_name;
+}
+
+static Oid
+outbox_owner(void)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(outbox_relid()));
+	Oid			owner;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for spotgo_gss.outbox");
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+	return owner;
+}
+
+#define OUTBOX_UPSERT_TAIL \
+	"ON CONFLICT (server, object_key) WHERE state = 'pending' DO UPDATE " \
+	"SET operation = excluded.operation, payload = excluded.payload, " \
+	"    enqueued_by = excluded.enqueued_by, version = o.version + 1, " \
+	"    attempts = 0, next_attempt_at = now(), last_status = NULL, last_error = NULL "
+
+/*
+ * outbox_insert
+ *		Insert n checked items for one server, or replace the pending payload
+ *		of the same key (the last of several for one key wins), as the
+ *		outbox's owner.  Returns the id of the last item.
+ */
+static int64
+outbox_insert(const char *server, Oid role, int n, const char **ops, char **keys, Jsonb **payloads)
+{
+	Oid			save_userid;
+	int			save_sec;
+	volatile int64 id = 0;
+
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	SetUserIdAndSecContext(outbox_owner(), save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+	PG_TRY();
+	{
+		bool		isnull;
+		int			rc;
+
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		if (n == 1)
+		{
+			Datum		values[5];
+
+			if (outbox_insert_plan == NULL)
+			{
+				Oid			types[5] = {TEXTOID, TEXTOID, TEXTOID, JSONBOID, OIDOID};
+				SPIPlanPtr	plan = SPI_prepare(
+											   "INSERT INTO spotgo_gss.outbox AS o (server, operation, object_key, payload, enqueued_by) "
+											   "VALUES ($1, $2, $3, $4, $5::regrole) " OUTBOX_UPSERT_TAIL
+											   "RETURNING id", 5, types);
+
+				if (plan == NULL)
+					elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+				SPI_keepplan(plan);
+				outbox_insert_plan = plan;
+			}
+			values[0] = CStringGetTextDatum(server);
+			values[1] = CStringGetTextDatum(ops[0]);
+			values[2] = CStringGetTextDatum(keys[0]);
+			values[3] = JsonbPGetDatum(payloads[0]);
+			values[4] = ObjectIdGetDatum(role);
+			rc = SPI_execute_plan(outbox_insert_plan, values, NULL, false, 1);
+		}
+		else
+		{
+			Datum	   *o = palloc(sizeof(Datum) * n);
+			Datum	   *k = palloc(sizeof(Datum) * n);
+			Datum		args[5];
+			Oid			types[5] = {TEXTOID, TEXTARRAYOID, TEXTARRAYOID, JSONBARRAYOID, OIDOID};
+
+			for (int i = 0; i < n; i++)
+			{
+				o[i] = CStringGetTextDatum(ops[i]);
+				k[i] = CStringGetTextDatum(keys[i]);
+			}
+			args[0] = CStringGetTextDatum(server);
+			args[1] = PointerGetDatum(construct_array(o, n, TEXTOID, -1, false, TYPALIGN_INT));
+			args[2] = PointerGetDatum(construct_array(k, n, TEXTOID, -1, false, TYPALIGN_INT));
+			args[3] = PointerGetDatum(construct_array((Datum *) payloads, n, JSONBOID, -1, false, TYPALIGN_INT));
+			args[4] = ObjectIdGetDatum(role);
+			rc = SPI_execute_with_args(
+									   "INSERT INTO spotgo_gss.outbox AS o (server, operation, object_key, payload, enqueued_by) "
+									   "SELECT DISTINCT ON (u.k) $1, u.op, u.k, u.p, $5::regrole "
+									   "  FROM unnest($2, $3, $4) WITH ORDINALITY AS u(op, k, p, n) "
+									   " ORDER BY u.k, u.n DESC " OUTBOX_UPSERT_TAIL
+									   "RETURNING id", 5, types, args, NULL, false, 0);
+		}
+		if (rc != SPI_OK_INSERT_RETURNING || SPI_processed < 1)
+			elog(ERROR, "could not insert into spotgo_gss.outbox");
+		id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[SPI_processed - 1], SPI_tuptable->tupdesc, 1, &isnull));
+		SPI_finish();
+	}
+	PG_FINALLY();
+	{
+		SetUserIdAndSecContext(save_userid, save_sec);
+	}
+	PG_END_TRY();
+
+	outbox_enqueued = true;
+	return id;
+}
+
 /*
  * outbox_enqueue
  *		Validate payload for operation as the current role, then insert it
@@ -193,91 +370,11 @@ int64
 outbox_enqueue(const char *operation, Jsonb *payload, const char *servername)
 {
 	int			opi = outbox_op_index(operation);
-	ApiKind		api = outbox_ops[opi].api;
+	char	   *key = outbox_check_payload(opi, payload);
 	Oid			role = GetUserId();
-	ApiEndpoint *ep;
-	char	   *key;
-	Oid			owner;
-	Oid			save_userid;
-	int			save_sec;
-	Datum		values[5];
-	int64		id = 0;
-	HeapTuple	tup;
+	const char *server = outbox_check_server(servername, outbox_ops[opi].api, role);
 
-	switch (outbox_ops[opi].op)
-	{
-		case PUSH_SPOTGO_UPSERT:
-			key = spotgo_order_key(payload);
-			break;
-		case PUSH_GSS_UPSERT:
-			key = gss_order_key(payload);
-			break;
-		case PUSH_SPOTGO_DELETE:
-			key = outbox_delete_key(payload, "orderNumber", false);
-			break;
-		default:
-			key = outbox_delete_key(payload, "packingslipno", true);
-			break;
-	}
-	/* the server, USAGE and this role's mapping must exist now */
-	ep = endpoint_lookup(servername, api, role);
-
-	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(outbox_relid()));
-	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "cache lookup failed for spotgo_gss.outbox");
-	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
-	ReleaseSysCache(tup);
-
-	values[0] = CStringGetTextDatum(ep->servername);
-	values[1] = CStringGetTextDatum(operation);
-	values[2] = CStringGetTextDatum(key);
-	values[3] = JsonbPGetDatum(payload);
-	values[4] = ObjectIdGetDatum(role);
-
-	GetUserIdAndSecContext(&save_userid, &save_sec);
-	SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
-	PG_TRY();
-	{
-		bool		isnull;
-
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
-		if (outbox_insert_plan == NULL)
-		{
-			Oid			types[5] = {TEXTOID, TEXTOID, TEXTOID, JSONBOID, OIDOID};
-			SPIPlanPtr	plan = SPI_prepare(
-										   "INSERT INTO spotgo_gss.outbox AS o (server, operation, object_key, payload, enqueued_by) "
-										   "VALUES ($1, $2, $3, $4, $5::regrole) "
-										   "ON CONFLICT (server, object_key) WHERE state = 'pending' DO UPDATE "
-										   "SET operation = excluded.operation, payload = excluded.payload, "
-										   "    enqueued_by = excluded.enqueued_by, version = o.version + 1, "
-										   "    attempts = 0, next_attempt_at = now(), last_status = NULL, last_error = NULL "
-										   "RETURNING id", 5, types);
-
-			if (plan == NULL)
-				elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-			SPI_keepplan(plan);
-			outbox_insert_plan = plan;
-		}
-		if (SPI_execute_plan(outbox_insert_plan, values, NULL, false, 1) != SPI_OK_INSERT_RETURNING ||
-			SPI_processed != 1)
-			elog(ERROR, "could not insert into spotgo_gss.outbox");
-		id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-		SPI_finish();
-	}
-	PG_FINALLY();
-	{
-		SetUserIdAndSecContext(save_userid, save_sec);
-	}
-	PG_END_TRY();
-
-	if (!outbox_callback_registered)
-	{
-		RegisterXactCallback(outbox_xact_callback, NULL);
-		outbox_callback_registered = true;
-	}
-	outbox_enqueued = true;
-	return id;
+	return outbox_insert(server, role, 1, &operation, &key, &payload);
 }
 
 /*
@@ -301,32 +398,92 @@ typedef struct TriggerCache
 {
 	Oid			tgoid;
 	Oid			mapfunc;		/* InvalidOid: to_jsonb(row) */
+	FmgrInfo	call;			/* the mapping function, or to_jsonb for the row type */
 } TriggerCache;
 
-/* the API payload of a row: the mapping function's result, or the row as jsonb */
-static Jsonb *
-outbox_row_payload(HeapTuple tuple, TupleDesc desc, Oid mapfunc)
+/* the items one trigger call enqueues */
+typedef struct OutboxBatch
 {
-	Datum		row = heap_copy_tuple_as_datum(tuple, desc);
+	int			n;
+	int			cap;
+	const char **ops;
+	char	  **keys;
+	Jsonb	  **payloads;
+} OutboxBatch;
+
+static void
+outbox_batch_add(OutboxBatch *b, const char *operation, Jsonb *payload)
+{
+	if (b->n == b->cap)
+	{
+		b->cap = b->cap ? b->cap * 2 : 16;
+		b->ops = b->ops ? repalloc(b->ops, sizeof(char *) * b->cap) : palloc(sizeof(char *) * b->cap);
+		b->keys = b->keys ? repalloc(b->keys, sizeof(char *) * b->cap) : palloc(sizeof(char *) * b->cap);
+		b->payloads = b->payloads ? repalloc(b->payloads, sizeof(Jsonb *) * b->cap) : palloc(sizeof(Jsonb *) * b->cap);
+	}
+	b->ops[b->n] = operation;
+	b->keys[b->n] = outbox_check_payload(outbox_op_index(operation), payload);
+	b->payloads[b->n] = payload;
+	b->n++;
+}
+
+/*
+ * outbox_trigger_cache
+ *		Per trigger: the mapping function, or to_jsonb() bound to the table's
+ *		row type (called directly: no detour through json text).
+ */
+static TriggerCache *
+outbox_trigger_cache(FunctionCallInfo fcinfo, TriggerData *td, const char *fname)
+{
+	Trigger    *tg = td->tg_trigger;
+	TriggerCache *cache = (TriggerCache *) fcinfo->flinfo->fn_extra;
+	MemoryContext old;
+
+	if (cache != NULL && cache->tgoid == tg->tgoid)
+		return cache;
+	if (tg->tgnargs > 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("%s() takes at most two arguments: a mapping function and a server", fname)));
+
+	old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+	cache = palloc0(sizeof(TriggerCache));
+	cache->tgoid = tg->tgoid;
+	if (tg->tgnargs >= 1 && tg->tgargs[0][0] != '\0')
+	{
+		cache->mapfunc = DatumGetObjectId(DirectFunctionCall1(regprocedurein,
+															  CStringGetDatum(tg->tgargs[0])));
+		fmgr_info_cxt(cache->mapfunc, &cache->call, fcinfo->flinfo->fn_mcxt);
+	}
+	else
+	{
+		Oid			rowtype = RelationGetDescr(td->tg_relation)->tdtypeid;
+		FuncExpr   *expr = makeFuncExpr(F_TO_JSONB, JSONBOID,
+										list_make1(makeNullConst(rowtype, -1, InvalidOid)),
+										InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL);
+
+		fmgr_info_cxt(F_TO_JSONB, &cache->call, fcinfo->flinfo->fn_mcxt);
+		fmgr_info_set_expr((Node *) expr, &cache->call);
+	}
+	MemoryContextSwitchTo(old);
+	fcinfo->flinfo->fn_extra = cache;
+	return cache;
+}
+
+/* the API payload of a row: the mapping function's result (NULL: skip the row), or to_jsonb(row) */
+static Jsonb *
+outbox_row_payload(TriggerCache *cache, HeapTuple tuple, TupleDesc desc)
+{
+	LOCAL_FCINFO(fcinfo, 1);
 	Datum		result;
 
-	if (OidIsValid(mapfunc))
-	{
-		LOCAL_FCINFO(fcinfo, 1);
-		FmgrInfo	flinfo;
-
-		fmgr_info(mapfunc, &flinfo);
-		InitFunctionCallInfoData(*fcinfo, &flinfo, 1, InvalidOid, NULL, NULL);
-		fcinfo->args[0].value = row;
-		fcinfo->args[0].isnull = false;
-		result = FunctionCallInvoke(fcinfo);
-		if (fcinfo->isnull)
-			return NULL;		/* the mapping skips this row */
-		return DatumGetJsonbP(result);
-	}
-	result = DirectFunctionCall1(row_to_json, row);
-	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in,
-											  CStringGetDatum(text_to_cstring(DatumGetTextPP(result)))));
+	InitFunctionCallInfoData(*fcinfo, &cache->call, 1, InvalidOid, NULL, NULL);
+	fcinfo->args[0].value = heap_copy_tuple_as_datum(tuple, desc);
+	fcinfo->args[0].isnull = false;
+	result = FunctionCallInvoke(fcinfo);
+	if (fcinfo->isnull)
+		return NULL;
+	return DatumGetJsonbP(result);
 }
 
 /* the natural key of a payload, case-insensitively for GSS; NULL when absent */
@@ -359,8 +516,8 @@ outbox_payload_key(Jsonb *payload, ApiKind api)
 	return NULL;
 }
 
-static void
-outbox_enqueue_delete(ApiKind api, const char *key, const char *server)
+static Jsonb *
+outbox_delete_payload(ApiKind api, const char *key)
 {
 	StringInfoData buf;
 
@@ -368,18 +525,62 @@ outbox_enqueue_delete(ApiKind api, const char *key, const char *server)
 	appendStringInfo(&buf, "{\"%s\": ", api == API_GSS ? "packingslipno" : "orderNumber");
 	escape_json(&buf, key);
 	appendStringInfoChar(&buf, '}');
-	outbox_enqueue(api == API_GSS ? "gss.delete_order" : "spotgo.delete_order",
-				   DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data))),
-				   server);
+	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));
+}
+
+/*
+ * outbox_row_change
+ *		What one row change enqueues: an insert publishes the new payload; a
+ *		delete deletes the old key; an update publishes the new payload
+ *		unless nothing the API sees changed, and deletes the old key when
+ *		the key changed.  A mapping function returning NULL means "not for
+ *		the API": nothing for that side.
+ */
+static void
+outbox_row_change(OutboxBatch *b, ApiKind api, bool has_old, Jsonb *po, bool has_new, Jsonb *pn)
+{
+	const char *upsert = api == API_GSS ? "gss.upsert_order" : "spotgo.upsert_order";
+	const char *delete = api == API_GSS ? "gss.delete_order" : "spotgo.delete_order";
+	char	   *ko = has_old ? outbox_payload_key(po, api) : NULL;
+
+	if (has_old && has_new)
+	{
+		char	   *kn = outbox_payload_key(pn, api);
+
+		if (pn && po && DatumGetBool(DirectFunctionCall2(jsonb_eq, JsonbPGetDatum(pn), JsonbPGetDatum(po))))
+			return;
+		if (ko && (kn == NULL || strcmp(kn, ko) != 0))
+			outbox_batch_add(b, delete, outbox_delete_payload(api, ko));
+		if (pn)
+			outbox_batch_add(b, upsert, pn);
+	}
+	else if (has_new)
+	{
+		if (pn)
+			outbox_batch_add(b, upsert, pn);
+	}
+	else if (ko)
+		outbox_batch_add(b, delete, outbox_delete_payload(api, ko));
+}
+
+/* read a transition table from the start, through a read pointer of our own */
+static bool
+outbox_transition_next(Tuplestorestate *ts, int ptr, TupleTableSlot *slot)
+{
+	tuplestore_select_read_pointer(ts, ptr);
+	return tuplestore_gettupleslot(ts, true, false, slot);
 }
 
 /*
  * outbox_trigger
- *		AFTER INSERT OR UPDATE OR DELETE ... FOR EACH ROW.  Arguments: an
- *		optional mapping function (regprocedure text, '' for none) taking
- *		the row and returning the API payload (NULL: skip the row), then an
- *		optional server name.  An UPDATE whose payload did not change
- *		enqueues nothing; one that changes the key deletes the old key.
+ *		AFTER INSERT OR UPDATE OR DELETE ... FOR EACH ROW, or, for bulk
+ *		changes, AFTER INSERT / UPDATE / DELETE ... REFERENCING NEW TABLE /
+ *		OLD TABLE ... FOR EACH STATEMENT (one trigger per event: PostgreSQL
+ *		allows transition tables only then), which enqueues all of a
+ *		statement's rows with one INSERT.  Arguments: an optional mapping
+ *		function (regprocedure text, '' for none) taking the row and
+ *		returning the API payload, then an optional server name.  Every
+ *		payload is checked before anything is queued.
  */
 static Datum
 outbox_trigger(FunctionCallInfo fcinfo, ApiKind api, const char *fname)
@@ -388,65 +589,83 @@ outbox_trigger(FunctionCallInfo fcinfo, ApiKind api, const char *fname)
 	Trigger    *tg;
 	TriggerCache *cache;
 	const char *server = NULL;
-	const char *upsert = api == API_GSS ? "gss.upsert_order" : "spotgo.upsert_order";
 	TupleDesc	desc;
+	OutboxBatch batch;
+	Oid			role = GetUserId();
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("%s() must be called as a trigger", fname)));
-	if (!TRIGGER_FIRED_AFTER(td->tg_event) || !TRIGGER_FIRED_FOR_ROW(td->tg_event))
+	if (!TRIGGER_FIRED_AFTER(td->tg_event) ||
+		(TRIGGER_FIRED_FOR_STATEMENT(td->tg_event) && td->tg_newtable == NULL && td->tg_oldtable == NULL))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("%s() must be fired AFTER ... FOR EACH ROW", fname)));
+				 errmsg("%s() must be fired AFTER ... FOR EACH ROW", fname),
+				 errhint("For bulk changes it can also be fired FOR EACH STATEMENT with REFERENCING NEW TABLE or OLD TABLE.")));
 	tg = td->tg_trigger;
 	desc = RelationGetDescr(td->tg_relation);
-
-	cache = (TriggerCache *) fcinfo->flinfo->fn_extra;
-	if (cache == NULL || cache->tgoid != tg->tgoid)
-	{
-		cache = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(TriggerCache));
-		cache->tgoid = tg->tgoid;
-		if (tg->tgnargs >= 1 && tg->tgargs[0][0] != '\0')
-			cache->mapfunc = DatumGetObjectId(DirectFunctionCall1(regprocedurein,
-																  CStringGetDatum(tg->tgargs[0])));
-		if (tg->tgnargs > 2)
-			ereport(ERROR,
-					(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-					 errmsg("%s() takes at most two arguments: a mapping function and a server", fname)));
-		fcinfo->flinfo->fn_extra = cache;
-	}
+	cache = outbox_trigger_cache(fcinfo, td, fname);
 	if (tg->tgnargs >= 2 && tg->tgargs[1][0] != '\0')
 		server = tg->tgargs[1];
+	memset(&batch, 0, sizeof(batch));
 
-	if (TRIGGER_FIRED_BY_INSERT(td->tg_event))
+	if (TRIGGER_FIRED_FOR_ROW(td->tg_event))
 	{
-		Jsonb	   *p = outbox_row_payload(td->tg_trigtuple, desc, cache->mapfunc);
+		bool		has_old = !TRIGGER_FIRED_BY_INSERT(td->tg_event);
+		bool		has_new = !TRIGGER_FIRED_BY_DELETE(td->tg_event);
+		HeapTuple	oldtup = has_old ? td->tg_trigtuple : NULL;
+		HeapTuple	newtup = TRIGGER_FIRED_BY_UPDATE(td->tg_event) ? td->tg_newtuple :
+			TRIGGER_FIRED_BY_INSERT(td->tg_event) ? td->tg_trigtuple : NULL;
 
-		if (p)
-			outbox_enqueue(upsert, p, server);
+		outbox_row_change(&batch, api,
+						  has_old, has_old ? outbox_row_payload(cache, oldtup, desc) : NULL,
+						  has_new, has_new ? outbox_row_payload(cache, newtup, desc) : NULL);
 	}
-	else if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
+	else
 	{
-		Jsonb	   *pn = outbox_row_payload(td->tg_newtuple, desc, cache->mapfunc);
-		Jsonb	   *po = outbox_row_payload(td->tg_trigtuple, desc, cache->mapfunc);
-		char	   *kn = outbox_payload_key(pn, api);
-		char	   *ko = outbox_payload_key(po, api);
+		Tuplestorestate *olds = TRIGGER_FIRED_BY_INSERT(td->tg_event) ? NULL : td->tg_oldtable;
+		Tuplestorestate *news = TRIGGER_FIRED_BY_DELETE(td->tg_event) ? NULL : td->tg_newtable;
+		TupleTableSlot *oslot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+		TupleTableSlot *nslot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+		int			optr = olds ? tuplestore_alloc_read_pointer(olds, EXEC_FLAG_REWIND) : 0;
+		int			nptr = news ? tuplestore_alloc_read_pointer(news, EXEC_FLAG_REWIND) : 0;
 
-		if (pn && po && DatumGetBool(DirectFunctionCall2(jsonb_eq, JsonbPGetDatum(pn), JsonbPGetDatum(po))))
-			return PointerGetDatum(NULL);	/* nothing the API sees changed */
-		if (ko && (kn == NULL || strcmp(kn, ko) != 0))
-			outbox_enqueue_delete(api, ko, server);
-		if (pn)
-			outbox_enqueue(upsert, pn, server);
-	}
-	else if (TRIGGER_FIRED_BY_DELETE(td->tg_event))
-	{
-		char	   *ko = outbox_payload_key(outbox_row_payload(td->tg_trigtuple, desc, cache->mapfunc), api);
+		if (olds)
+		{
+			tuplestore_select_read_pointer(olds, optr);
+			tuplestore_rescan(olds);
+		}
+		if (news)
+		{
+			tuplestore_select_read_pointer(news, nptr);
+			tuplestore_rescan(news);
+		}
+		/* an UPDATE's old and new rows are stored in the same order */
+		for (;;)
+		{
+			bool		has_old = olds && outbox_transition_next(olds, optr, oslot);
+			bool		has_new = news && outbox_transition_next(news, nptr, nslot);
+			bool		free_o,
+						free_n;
 
-		if (ko)
-			outbox_enqueue_delete(api, ko, server);
+			if (!has_old && !has_new)
+				break;
+			outbox_row_change(&batch, api,
+							  has_old, has_old ? outbox_row_payload(cache, ExecFetchSlotHeapTuple(oslot, false, &free_o), desc) : NULL,
+							  has_new, has_new ? outbox_row_payload(cache, ExecFetchSlotHeapTuple(nslot, false, &free_n), desc) : NULL);
+		}
+		if (olds)
+			tuplestore_select_read_pointer(olds, 0);
+		if (news)
+			tuplestore_select_read_pointer(news, 0);
+		ExecDropSingleTupleTableSlot(oslot);
+		ExecDropSingleTupleTableSlot(nslot);
 	}
+
+	if (batch.n > 0)
+		outbox_insert(outbox_check_server(server, api, role), role,
+					  batch.n, batch.ops, batch.keys, batch.payloads);
 	return PointerGetDatum(NULL);
 }
 
@@ -629,9 +848,10 @@ outbox_record(PushItem **items, int n)
 	bool	   *re_null = palloc(sizeof(bool) * n);
 	int			dims[1] = {n};
 	int			lbs[1] = {1};
-	Datum		args[8];
-	Oid			types[8] = {INT8ARRAYOID, INT4ARRAYOID, TEXTARRAYOID, TIMESTAMPTZARRAYOID,
-	INT4ARRAYOID, INT4ARRAYOID, TEXTARRAYOID, JSONBARRAYOID};
+	Datum		args[9];
+	Oid			types[9] = {INT8ARRAYOID, INT4ARRAYOID, TEXTARRAYOID, TIMESTAMPTZARRAYOID,
+	INT4ARRAYOID, INT4ARRAYOID, TEXTARRAYOID, JSONBARRAYOID, INT4ARRAYOID};
+	Datum	   *claimers = palloc(sizeof(Datum) * n);
 	TimestampTz now = GetCurrentTimestamp();
 	int			nids = 0;
 	Datum	   *id_servers = palloc(sizeof(Datum) * n);
@@ -655,6 +875,7 @@ outbox_record(PushItem **items, int n)
 			state = "pending";
 
 		ids[i] = Int64GetDatum(it->id);
+		claimers[i] = Int32GetDatum(MyProcPid);
 		versions[i] = Int32GetDatum(it->version);
 		states[i] = CStringGetTextDatum(state);
 		attempts[i] = Int32GetDatum(att);
@@ -702,6 +923,7 @@ outbox_record(PushItem **items, int n)
 	args[5] = PointerGetDatum(construct_md_array(statuses, st_null, 1, dims, lbs, INT4OID, 4, true, TYPALIGN_INT));
 	args[6] = PointerGetDatum(construct_md_array(errors, er_null, 1, dims, lbs, TEXTOID, -1, false, TYPALIGN_INT));
 	args[7] = PointerGetDatum(construct_md_array(responses, re_null, 1, dims, lbs, JSONBOID, -1, false, TYPALIGN_INT));
+	args[8] = PointerGetDatum(construct_array(claimers, n, INT4OID, 4, true, TYPALIGN_INT));
 
 	if (SPI_execute_with_args(
 							  "UPDATE spotgo_gss.outbox o SET"
@@ -712,10 +934,19 @@ outbox_record(PushItem **items, int n)
 							  "  response = CASE WHEN r.state = 'done' OR r.response IS NOT NULL THEN r.response ELSE o.response END,"
 							  "  sent_at = CASE WHEN r.state = 'done' THEN clock_timestamp() ELSE o.sent_at END,"
 							  "  claimed_by = NULL, claimed_at = NULL"
-							  " FROM unnest($1, $2, $3, $4, $5, $6, $7, $8)"
-							  "   AS r(id, version, state, next_at, attempts, status, error, response)"
-							  " WHERE o.id = r.id AND o.claimed_by = pg_catalog.pg_backend_pid()",
-							  8, types, args, NULL, false, 0) != SPI_OK_UPDATE)
+							  " FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+							  "   AS r(id, version, state, next_at, attempts, status, error, response, claimer)"
+							  /*
+							   * The claimer comes from the arrays, not from a
+							   * restriction on claimed_by: statistics say
+							   * claimed_by is nearly always NULL, and a
+							   * restriction would be estimated at one row
+							   * and planned as a rescan of the arrays per
+							   * row.  As a join column it lets the planner
+							   * probe the primary key once per array row.
+							   */
+							  " WHERE o.id = r.id AND o.claimed_by = r.claimer",
+							  9, types, args, NULL, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "could not record outbox outcomes");
 
 	if (nids > 0)
