@@ -126,6 +126,8 @@ STMT_OUTBOX_TRIGGER="CREATE TRIGGER push AFTER INSERT ON gss_orders REFERENCING 
   FOR EACH STATEMENT EXECUTE FUNCTION bench_stmt_outbox();"
 STMT_KEYS_TRIGGER="CREATE TRIGGER push AFTER INSERT ON gss_orders REFERENCING NEW TABLE AS new_rows
   FOR EACH STATEMENT EXECUTE FUNCTION bench_stmt_keys();"
+GSS_STMT_TRIGGER="CREATE TRIGGER push AFTER INSERT ON gss_orders REFERENCING NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION spotgo_gss.push_gss_order('', 'gss');"
 RESET_OUTBOX="TRUNCATE spotgo_gss.outbox, spotgo_gss.spotgo_order_ids, bench_queue, bench_outbox, bench_keys;"
 CHECK_SQL="SELECT coalesce(string_agg(state || '=' || n, ',' ORDER BY state), 'empty')
   FROM (SELECT state, count(*) AS n FROM spotgo_gss.outbox GROUP BY state) s;"
@@ -277,6 +279,9 @@ drain()
 		reset gss_orders "$STMT_KEYS_TRIGGER"
 		echo "\\echo @@ gss_insert_stmt_keys $r"
 		echo "$GSS_INSERT"
+		reset gss_orders "$GSS_STMT_TRIGGER"
+		echo "\\echo @@ gss_insert_stmt_trigger $r"
+		echo "$GSS_INSERT"
 	done
 } > "$WORK/part1.sql"
 chmod a+r "$WORK/part1.sql"
@@ -394,6 +399,7 @@ n = "{:,}".format(orders)
 labels = [
     ("gss_insert_plain", "GSS table: `INSERT .. SELECT generate_series`, %s rows, no trigger" % n, None),
     ("gss_insert_trigger", "GSS table: the same INSERT with the `push_gss_order()` trigger (default payload `to_jsonb(NEW)`)", None),
+    ("gss_insert_stmt_trigger", "GSS table: the same INSERT with `push_gss_order()` as a statement-level trigger (`REFERENCING NEW TABLE`, one outbox INSERT per statement)", None),
     ("gss_insert_plpgsql", "context: the same INSERT with a PL/pgSQL trigger inserting `to_jsonb(NEW)` into a plain queue table", None),
     ("gss_insert_stmt_outbox", "context: the same INSERT with one statement-level PL/pgSQL trigger (transition table) doing one `INSERT .. SELECT to_jsonb(n) .. ON CONFLICT` into a copy of the outbox (same CHECKs and indexes)", None),
     ("gss_insert_stmt_keys", "context: the same INSERT with one statement-level trigger copying only the keys into an unlogged table without indexes", None),
@@ -431,6 +437,7 @@ for key, text, target in labels:
         text, m, min(v), max(v), "{:,.0f}".format(orders / m), tgt))
 out.append("")
 for kind, plain, trig in (("GSS", "gss_insert_plain", "gss_insert_trigger"),
+                          ("GSS, statement-level trigger", "gss_insert_plain", "gss_insert_stmt_trigger"),
                           ("SpotGo", "spotgo_insert_plain", "spotgo_insert_trigger8")):
     if plain in med and trig in med:
         r = med[trig] / med[plain]
