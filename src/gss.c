@@ -881,7 +881,7 @@ gss_upsert_orders(PG_FUNCTION_ARGS)
 }
 
 static void
-gss_upsert_one(void *arg, const char *slip, GssResult *res)
+gss_upsert_one(void *arg, const char *slip pg_attribute_unused(), GssResult *res)
 {
 	int		   *outcome = (int *) arg;
 

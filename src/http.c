@@ -128,7 +128,7 @@ static void http_detach(HttpTransfer *x);
  *		use is dropped when its transfer ends.
  */
 static void
-http_invalidate(Datum arg, int cacheid, uint32 hashvalue)
+http_invalidate(Datum arg pg_attribute_unused(), int cacheid pg_attribute_unused(), uint32 hashvalue pg_attribute_unused())
 {
 	HASH_SEQ_STATUS scan;
 	ServerState *ss;
@@ -172,7 +172,7 @@ http_detach_from(SubTransactionId subid)
 }
 
 static void
-http_xact_callback(XactEvent event, void *arg)
+http_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 {
 	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
 		http_detach_from(InvalidSubTransactionId);
@@ -180,7 +180,7 @@ http_xact_callback(XactEvent event, void *arg)
 
 static void
 http_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
-					  SubTransactionId parentSubid, void *arg)
+					  SubTransactionId parentSubid pg_attribute_unused(), void *arg pg_attribute_unused())
 {
 	if (event == SUBXACT_EVENT_ABORT_SUB)
 		http_detach_from(mySubid);

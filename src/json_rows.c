@@ -719,7 +719,7 @@ jrows_container_end(void *arg, bool is_array)
 }
 
 static void
-jrows_field_start(void *arg, char *fname, bool isnull)
+jrows_field_start(void *arg, char *fname)
 {
 	JrowsState *st = (JrowsState *) arg;
 	Frame	   *f = &st->frames[st->depth];
@@ -779,7 +779,7 @@ jrows_field_start(void *arg, char *fname, bool isnull)
 }
 
 static void
-jrows_element_start(void *arg, bool isnull)
+jrows_element_start(void *arg)
 {
 	JrowsState *st = (JrowsState *) arg;
 
@@ -1018,7 +1018,7 @@ jrows_walk_value(JrowsState *st)
 				{
 					if (st->lex->token_type != JSON_TOKEN_STRING)
 						jrows_lex_error(st, JSON_EXPECTED_STRING);
-					jrows_field_start(st, jrows_string(st), false);
+					jrows_field_start(st, jrows_string(st));
 					jrows_advance(st);
 					if (st->lex->token_type != JSON_TOKEN_COLON)
 						jrows_lex_error(st, JSON_EXPECTED_COLON);
@@ -1042,7 +1042,7 @@ jrows_walk_value(JrowsState *st)
 			{
 				for (;;)
 				{
-					jrows_element_start(st, false);
+					jrows_element_start(st);
 					jrows_walk_value(st);
 					if (st->lex->token_type == JSON_TOKEN_COMMA)
 						jrows_advance(st);

@@ -172,7 +172,7 @@ outbox_delete_key(Jsonb *payload, const char *field, bool no_comma)
 }
 
 static void
-outbox_xact_callback(XactEvent event, void *arg)
+outbox_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 {
 	if (event == XACT_EVENT_COMMIT && outbox_enqueued)
 		worker_wake();
@@ -221,7 +221,7 @@ outbox_check_payload(int opi, Jsonb *payload)
 }
 
 static void
-outbox_forget_checked(Datum arg, int cacheid, uint32 hashvalue)
+outbox_forget_checked(Datum arg pg_attribute_unused(), int cacheid pg_attribute_unused(), uint32 hashvalue pg_attribute_unused())
 {
 	outbox_checked_valid = false;
 }

@@ -105,7 +105,7 @@ worker_wake(void)
 }
 
 static void
-worker_detach(int code, Datum arg)
+worker_detach(int code pg_attribute_unused(), Datum arg pg_attribute_unused())
 {
 	if (worker_shared)
 		pg_atomic_write_u32(&worker_shared->procno_plus_one, 0);
@@ -117,7 +117,7 @@ worker_detach(int code, Datum arg)
  *		or every spotgo_gss.worker_naptime.
  */
 void
-spotgo_gss_worker_main(Datum arg)
+spotgo_gss_worker_main(Datum arg pg_attribute_unused())
 {
 	MemoryContext loop_cxt;
 	volatile bool missing_reported = false;

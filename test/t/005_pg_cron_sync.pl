@@ -15,7 +15,7 @@
 # wait there: the next cron run must leave the 500 local rows as they were,
 # record the error in sync_status (ok false, last_error set), and still show
 # as succeeded in cron.job_run_details, since a failed sync returns NULL with
-# a WARNING instead of failing the statement.  About two minutes in all.
+# a WARNING instead of failing the statement.  One to two minutes in all.
 
 use strict;
 use warnings;
@@ -92,10 +92,11 @@ SELECT count(*) FILTER (WHERE open), count(*) FILTER (WHERE deleted_at IS NOT NU
 	'local rows: all open, none deleted, one run, GEN00001..GEN00500');
 
 # (2) the API fails: the next run keeps the local copy and records the error
-sandbox_ctl($sb, 'gss/orders',
-	{ generate => { count => 20, start => $orders + 1, created => '2026-01-02T00:00:00Z' } });
+# (the fault first, so that no run can see the new orders without it)
 sandbox_ctl($sb, 'fault',
 	{ method => 'GET', path => '/api/customerorders', times => -1, status => 500 });
+sandbox_ctl($sb, 'gss/orders',
+	{ generate => { count => 20, start => $orders + 1, created => '2026-01-02T00:00:00Z' } });
 my $t1 = time;
 my $next_run = qq{SELECT count(*) > 0 FROM cron.job_run_details
   WHERE jobid = $jobid AND runid > $first_run AND end_time IS NOT NULL};
