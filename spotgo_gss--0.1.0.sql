@@ -434,19 +434,44 @@ COMMENT ON FUNCTION @extschema@.sync_record(text, text, timestamptz, boolean, bi
 'Internal: records the outcome of a sync run in spotgo_gss.sync_state; the watermark moves only on success';
 REVOKE ALL ON FUNCTION @extschema@.sync_record(text, text, timestamptz, boolean, bigint, text) FROM PUBLIC;
 
-CREATE FUNCTION @extschema@.sync_gss_apply(p_server text, p_now timestamptz, p_rows @extschema@.gss_order[], p_open boolean[])
+-- sync runs stage each listing in a temporary table of the session: memory stays bounded
+-- however many orders an account has, and the planner sees real row counts
+CREATE FUNCTION @extschema@.sync_stage(p_resource text)
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+BEGIN
+  IF p_resource = 'gss_orders' THEN
+    IF pg_catalog.to_regclass('pg_temp.spotgo_gss_gss_stage') IS NULL THEN
+      CREATE TEMP TABLE spotgo_gss_gss_stage (LIKE @extschema@.gss_order, open boolean NOT NULL);
+    ELSE
+      TRUNCATE pg_temp.spotgo_gss_gss_stage;
+    END IF;
+  ELSE
+    IF pg_catalog.to_regclass('pg_temp.spotgo_gss_spotgo_stage') IS NULL THEN
+      CREATE TEMP TABLE spotgo_gss_spotgo_stage (LIKE @extschema@.spotgo_order);
+    ELSE
+      TRUNCATE pg_temp.spotgo_gss_spotgo_stage;
+    END IF;
+  END IF;
+END $$;
+
+COMMENT ON FUNCTION @extschema@.sync_stage(text) IS
+'Internal: creates or empties the session''s staging table of a sync run';
+REVOKE ALL ON FUNCTION @extschema@.sync_stage(text) FROM PUBLIC;
+
+CREATE FUNCTION @extschema@.sync_gss_apply(p_server text, p_now timestamptz)
 RETURNS bigint
 LANGUAGE plpgsql
 AS $$
 DECLARE
   n bigint;
 BEGIN
+  -- an order in both listings counts as open
   INSERT INTO @extschema@.gss_orders_local AS l (packingslipno, consignee, address1, address2, suburb, city, postcode, country, delvref, delvinstructions, contactname, contactphone, email, rawaddress, costcentre, isrural, notrural, status, ticketnumber, trackingurl, picked, delivered, manualticket, products, packages, extra, server, synced_at, deleted_at, open)
-  SELECT m.packingslipno, m.consignee, m.address1, m.address2, m.suburb, m.city, m.postcode, m.country, m.delvref, m.delvinstructions, m.contactname, m.contactphone, m.email, m.rawaddress, m.costcentre, m.isrural, m.notrural, m.status, m.ticketnumber, m.trackingurl, m.picked, m.delivered, m.manualticket, m.products, m.packages, m.extra, p_server, p_now, NULL, m.open
-    FROM (SELECT DISTINCT ON (r.packingslipno) r.*, f.open
-            FROM unnest(p_rows) WITH ORDINALITY AS r
-            JOIN unnest(p_open) WITH ORDINALITY AS f(open, n) ON f.n = r.ordinality
-           ORDER BY r.packingslipno, f.open DESC) m
+  SELECT DISTINCT ON (m.packingslipno) m.packingslipno, m.consignee, m.address1, m.address2, m.suburb, m.city, m.postcode, m.country, m.delvref, m.delvinstructions, m.contactname, m.contactphone, m.email, m.rawaddress, m.costcentre, m.isrural, m.notrural, m.status, m.ticketnumber, m.trackingurl, m.picked, m.delivered, m.manualticket, m.products, m.packages, m.extra, p_server, p_now, NULL, m.open
+    FROM pg_temp.spotgo_gss_gss_stage m
+   ORDER BY m.packingslipno, m.open DESC
   ON CONFLICT (server, packingslipno) DO UPDATE
      SET consignee = excluded.consignee,
            address1 = excluded.address1,
@@ -481,13 +506,14 @@ BEGIN
   RETURN n;
 END $$;
 
-COMMENT ON FUNCTION @extschema@.sync_gss_apply(text, timestamptz, @extschema@.gss_order[], boolean[]) IS
-'Internal: writes listed GoSweetSpot orders into spotgo_gss.gss_orders_local, leaving unchanged rows alone; returns rows written';
-REVOKE ALL ON FUNCTION @extschema@.sync_gss_apply(text, timestamptz, @extschema@.gss_order[], boolean[]) FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@.sync_gss_apply(text, timestamptz) IS
+'Internal: writes the staged GoSweetSpot orders into spotgo_gss.gss_orders_local, leaving unchanged rows alone; returns rows written';
+REVOKE ALL ON FUNCTION @extschema@.sync_gss_apply(text, timestamptz) FROM PUBLIC;
 
 CREATE FUNCTION @extschema@.sync_gss_orders(full_refresh boolean DEFAULT false, server text DEFAULT NULL)
 RETURNS bigint
 LANGUAGE plpgsql
+SET jit = off
 AS $$
 #variable_conflict use_column
 DECLARE
@@ -495,11 +521,8 @@ DECLARE
   v_start   timestamptz := pg_catalog.clock_timestamp();
   v_overlap interval;
   v_mark    timestamptz;
-  v_rows    @extschema@.gss_order[];
-  v_open    boolean[];
   v_missing text[];
   v_gone    text[];
-  v_found   @extschema@.gss_order[];
   v_changed bigint := 0;
   n         bigint;
   v_error   text;
@@ -514,38 +537,37 @@ BEGIN
 
   BEGIN
     v_overlap := coalesce(pg_catalog.current_setting('spotgo_gss.sync_overlap', true), '1h')::interval;
+    PERFORM @extschema@.sync_stage('gss_orders');
     -- (1) orders created since the watermark less the overlap (all of them on a first or full run)
-    SELECT pg_catalog.array_agg(o), pg_catalog.array_agg(false) INTO v_rows, v_open
-      FROM @extschema@.gss_customer_orders(
+    INSERT INTO pg_temp.spotgo_gss_gss_stage
+    SELECT o.*, false FROM @extschema@.gss_customer_orders(
              created_from => CASE WHEN full_refresh OR v_mark IS NULL THEN NULL ELSE v_mark - v_overlap END,
              include_products => true, server => v_server) o;
     -- (2) the open orders, refreshed on every run
-    SELECT coalesce(v_rows, '{}') || coalesce(pg_catalog.array_agg(o), '{}'),
-           coalesce(v_open, '{}') || coalesce(pg_catalog.array_agg(true), '{}')
-      INTO v_rows, v_open
-      FROM @extschema@.gss_customer_orders(exclude_completed => true, include_products => true, server => v_server) o;
+    INSERT INTO pg_temp.spotgo_gss_gss_stage
+    SELECT o.*, true FROM @extschema@.gss_customer_orders(
+             exclude_completed => true, include_products => true, server => v_server) o;
+    ANALYZE pg_temp.spotgo_gss_gss_stage;
 
     -- (3) local rows that were open (any row, on a full run) but are in neither listing
-    SELECT pg_catalog.array_agg(l.packingslipno) INTO v_missing
-      FROM @extschema@.gss_orders_local l
-     WHERE l.server = v_server AND l.deleted_at IS NULL
-       AND (l.open OR full_refresh)
-       AND NOT EXISTS (SELECT 1 FROM unnest(v_rows) r WHERE r.packingslipno = l.packingslipno);
+    SELECT pg_catalog.array_agg(x.packingslipno) INTO v_missing
+      FROM (SELECT l.packingslipno FROM @extschema@.gss_orders_local l
+             WHERE l.server = v_server AND l.deleted_at IS NULL AND (l.open OR full_refresh)
+            EXCEPT
+            SELECT s.packingslipno FROM pg_temp.spotgo_gss_gss_stage s) x;
 
-    v_changed := @extschema@.sync_gss_apply(v_server, v_start, v_rows, v_open);
+    v_changed := @extschema@.sync_gss_apply(v_server, v_start);
 
     IF v_missing IS NOT NULL AND NOT full_refresh THEN
       -- completed or vanished: look them up by number (50 a request; a comma cannot be sent)
-      SELECT pg_catalog.array_agg(o) INTO v_found
-        FROM @extschema@.gss_customer_orders(
+      PERFORM @extschema@.sync_stage('gss_orders');
+      INSERT INTO pg_temp.spotgo_gss_gss_stage
+      SELECT o.*, false FROM @extschema@.gss_customer_orders(
                packingslipnos => ARRAY(SELECT x FROM unnest(v_missing) x WHERE pg_catalog.strpos(x, ',') = 0),
                include_products => true, server => v_server) o;
-      v_found := coalesce(v_found, '{}');
-      v_changed := v_changed + @extschema@.sync_gss_apply(v_server, v_start, v_found,
-                     ARRAY(SELECT false FROM unnest(v_found)));
-      v_gone := ARRAY(SELECT x FROM unnest(v_missing) x
-                       WHERE pg_catalog.strpos(x, ',') = 0
-                         AND NOT EXISTS (SELECT 1 FROM unnest(v_found) f WHERE f.packingslipno = x));
+      v_changed := v_changed + @extschema@.sync_gss_apply(v_server, v_start);
+      v_gone := ARRAY(SELECT x FROM unnest(v_missing) x WHERE pg_catalog.strpos(x, ',') = 0
+                      EXCEPT SELECT s.packingslipno FROM pg_temp.spotgo_gss_gss_stage s);
     ELSE
       v_gone := v_missing;
     END IF;
@@ -555,6 +577,7 @@ BEGIN
      WHERE l.server = v_server AND l.deleted_at IS NULL AND l.packingslipno = ANY (v_gone);
     GET DIAGNOSTICS n = ROW_COUNT;
     v_changed := v_changed + n;
+    TRUNCATE pg_temp.spotgo_gss_gss_stage;
   EXCEPTION WHEN OTHERS THEN
     GET STACKED DIAGNOSTICS v_error = MESSAGE_TEXT, v_detail = PG_EXCEPTION_DETAIL;
     v_error := v_error || CASE WHEN coalesce(v_detail, '') <> '' THEN ': ' || v_detail ELSE '' END;
@@ -577,13 +600,13 @@ REVOKE ALL ON FUNCTION @extschema@.sync_gss_orders(boolean, text) FROM PUBLIC;
 CREATE FUNCTION @extschema@.sync_spotgo_orders(full_refresh boolean DEFAULT false, server text DEFAULT NULL)
 RETURNS bigint
 LANGUAGE plpgsql
+SET jit = off
 AS $$
 #variable_conflict use_column
 DECLARE
   v_server  text := coalesce(server, pg_catalog.current_setting('spotgo_gss.spotgo_server', true), 'spotgo');
   v_start   timestamptz := pg_catalog.clock_timestamp();
   v_filter  jsonb;
-  v_rows    @extschema@.spotgo_order[];
   v_changed bigint := 0;
   n         bigint;
   v_error   text;
@@ -600,8 +623,10 @@ BEGIN
 
   BEGIN
     -- no changed-since filter exists: every run reads every page
-    SELECT coalesce(pg_catalog.array_agg(q), '{}') INTO v_rows
-      FROM @extschema@.spotgo_query_orders(coalesce(v_filter, '{}'), v_server) q;
+    PERFORM @extschema@.sync_stage('spotgo_orders');
+    INSERT INTO pg_temp.spotgo_gss_spotgo_stage
+    SELECT * FROM @extschema@.spotgo_query_orders(coalesce(v_filter, '{}'), v_server);
+    ANALYZE pg_temp.spotgo_gss_spotgo_stage;
 
     INSERT INTO @extschema@.spotgo_orders_local AS l
            (order_id, order_number, status, created_at, carrier_name, carrier_email, carrier_vat_code,
@@ -609,7 +634,7 @@ BEGIN
     SELECT DISTINCT ON (q.order_id) q.order_id, q.order_number, q.status, q.created_at,
            q.carrier_name, q.carrier_email, q.carrier_vat_code, q.share_url, q."order",
            q.internal_comments, v_server, v_start, NULL
-      FROM unnest(v_rows) q
+      FROM pg_temp.spotgo_gss_spotgo_stage q
      WHERE q.order_id IS NOT NULL
     ON CONFLICT (server, order_id) DO UPDATE
        SET order_number = excluded.order_number, status = excluded.status, created_at = excluded.created_at,
@@ -624,10 +649,13 @@ BEGIN
     IF full_refresh THEN
       UPDATE @extschema@.spotgo_orders_local l SET deleted_at = v_start, synced_at = v_start
        WHERE l.server = v_server AND l.deleted_at IS NULL
-         AND NOT EXISTS (SELECT 1 FROM unnest(v_rows) q WHERE q.order_id = l.order_id);
+         AND l.order_id IN (SELECT k.order_id FROM @extschema@.spotgo_orders_local k
+                             WHERE k.server = v_server AND k.deleted_at IS NULL
+                            EXCEPT SELECT q.order_id FROM pg_temp.spotgo_gss_spotgo_stage q);
       GET DIAGNOSTICS n = ROW_COUNT;
       v_changed := v_changed + n;
     END IF;
+    TRUNCATE pg_temp.spotgo_gss_spotgo_stage;
   EXCEPTION WHEN OTHERS THEN
     GET STACKED DIAGNOSTICS v_error = MESSAGE_TEXT, v_detail = PG_EXCEPTION_DETAIL;
     v_error := v_error || CASE WHEN coalesce(v_detail, '') <> '' THEN ': ' || v_detail ELSE '' END;
@@ -646,3 +674,4 @@ END $$;
 COMMENT ON FUNCTION @extschema@.sync_spotgo_orders(boolean, text) IS
 'Bring spotgo_gss.spotgo_orders_local up to date from every page of the order query (narrowed by the server option sync_filter); full_refresh also marks missing rows deleted; returns rows changed, NULL when it failed or another run holds the lock';
 REVOKE ALL ON FUNCTION @extschema@.sync_spotgo_orders(boolean, text) FROM PUBLIC;
+
