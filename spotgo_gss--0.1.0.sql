@@ -434,8 +434,9 @@ COMMENT ON FUNCTION @extschema@.sync_record(text, text, timestamptz, boolean, bi
 'Internal: records the outcome of a sync run in spotgo_gss.sync_state; the watermark moves only on success';
 REVOKE ALL ON FUNCTION @extschema@.sync_record(text, text, timestamptz, boolean, bigint, text) FROM PUBLIC;
 
--- sync runs stage each listing in a temporary table of the session: memory stays bounded
--- however many orders an account has, and the planner sees real row counts
+-- sync runs stage each listing in a temporary table of the session, so memory stays bounded
+-- however many orders an account has; set operations (EXCEPT) on it keep the plans independent
+-- of statistics, which a freshly filled table does not have
 CREATE FUNCTION @extschema@.sync_stage(p_resource text)
 RETURNS void
 LANGUAGE plpgsql
@@ -547,7 +548,6 @@ BEGIN
     INSERT INTO pg_temp.spotgo_gss_gss_stage
     SELECT o.*, true FROM @extschema@.gss_customer_orders(
              exclude_completed => true, include_products => true, server => v_server) o;
-    ANALYZE pg_temp.spotgo_gss_gss_stage;
 
     -- (3) local rows that were open (any row, on a full run) but are in neither listing
     SELECT pg_catalog.array_agg(x.packingslipno) INTO v_missing
@@ -626,7 +626,6 @@ BEGIN
     PERFORM @extschema@.sync_stage('spotgo_orders');
     INSERT INTO pg_temp.spotgo_gss_spotgo_stage
     SELECT * FROM @extschema@.spotgo_query_orders(coalesce(v_filter, '{}'), v_server);
-    ANALYZE pg_temp.spotgo_gss_spotgo_stage;
 
     INSERT INTO @extschema@.spotgo_orders_local AS l
            (order_id, order_number, status, created_at, carrier_name, carrier_email, carrier_vat_code,

@@ -168,16 +168,15 @@ log "fresh backend VmHWM/VmRSS (kB) before, result, after: $mem"
 Q_SYNC="SELECT spotgo_gss.sync_gss_orders();"
 Q_LIST="SELECT count(*) FROM spotgo_gss.gss_customer_orders(include_products => true);"
 Q_OPEN="SELECT count(*) FROM spotgo_gss.gss_customer_orders(exclude_completed => true, include_products => true);"
-# the rows and open flags exactly as sync_gss_orders() hands them to sync_gss_apply()
-PREP="CREATE TEMP TABLE listed AS
-SELECT a.r || b.r AS r, a.f || b.f AS f
-  FROM (SELECT array_agg(o) AS r, array_agg(false) AS f
-          FROM spotgo_gss.gss_customer_orders(include_products => true) o) a,
-       (SELECT array_agg(o) AS r, array_agg(true) AS f
-          FROM spotgo_gss.gss_customer_orders(exclude_completed => true, include_products => true) o) b;
+# the staged rows exactly as sync_gss_orders() hands them to sync_gss_apply()
+PREP="SELECT spotgo_gss.sync_stage('gss_orders');
+INSERT INTO pg_temp.spotgo_gss_gss_stage
+SELECT o.*, false FROM spotgo_gss.gss_customer_orders(include_products => true) o;
+INSERT INTO pg_temp.spotgo_gss_gss_stage
+SELECT o.*, true FROM spotgo_gss.gss_customer_orders(exclude_completed => true, include_products => true) o;
 TRUNCATE spotgo_gss.gss_orders_local, spotgo_gss.sync_state;
 CHECKPOINT;"
-Q_APPLY="SELECT spotgo_gss.sync_gss_apply('gss', now(), r, f) FROM listed;"
+Q_APPLY="SELECT spotgo_gss.sync_gss_apply('gss', now());"
 ANALYZE="ANALYZE spotgo_gss.gss_orders_local;"
 timed() { printf '\\timing on\n\\echo @@ %s\n%s\n\\timing off\n' "$1" "$2"; }
 {
@@ -192,7 +191,6 @@ timed() { printf '\\timing on\n\\echo @@ %s\n%s\n\\timing off\n' "$1" "$2"; }
 		timed "open $r" "$Q_OPEN"
 		echo "$PREP"
 		timed "apply $r" "$Q_APPLY"
-		echo 'DROP TABLE listed;'
 		echo "$FRESH"
 		echo 'SET jit = off;'
 		timed "initial_nojit $r" "$Q_SYNC"
