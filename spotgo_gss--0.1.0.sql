@@ -414,25 +414,50 @@ COMMENT ON VIEW @extschema@.sync_status IS
 'Scheduled syncs: watermark, last run, rows changed, last error, ok, and the local row count (not deleted)';
 REVOKE ALL ON @extschema@.sync_status FROM PUBLIC;
 
-CREATE FUNCTION @extschema@.sync_record(p_server text, p_resource text, p_start timestamptz,
-                                        p_ok boolean, p_rows bigint, p_error text)
-RETURNS void
-LANGUAGE sql
+-- the start and end of a run of one (server, resource): the advisory lock, and the outcome
+CREATE FUNCTION @extschema@.sync_begin(p_server text, p_resource text)
+RETURNS boolean
+LANGUAGE plpgsql
 AS $$
+BEGIN
+  IF pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtextextended('spotgo_gss:' || p_server || ':' || p_resource, 0)) THEN
+    RETURN true;
+  END IF;
+  RAISE NOTICE 'a % sync of server "%" is already running; skipped', p_resource, p_server;
+  RETURN false;
+END $$;
+
+COMMENT ON FUNCTION @extschema@.sync_begin(text, text) IS
+'Internal: takes the transaction-level advisory lock of a sync run; false, with a NOTICE, when another run holds it';
+REVOKE ALL ON FUNCTION @extschema@.sync_begin(text, text) FROM PUBLIC;
+
+CREATE FUNCTION @extschema@.sync_finish(p_server text, p_resource text, p_start timestamptz,
+                                        p_rows bigint, p_error text)
+RETURNS bigint
+LANGUAGE plpgsql
+AS $$
+BEGIN
   INSERT INTO @extschema@.sync_state AS s
          (server, resource, watermark, last_run_start, last_run_end, rows_changed, last_error)
-  VALUES (p_server, p_resource, CASE WHEN p_ok THEN p_start END, p_start, pg_catalog.clock_timestamp(),
-          p_rows, p_error)
+  VALUES (p_server, p_resource, CASE WHEN p_error IS NULL THEN p_start END, p_start,
+          pg_catalog.clock_timestamp(), CASE WHEN p_error IS NULL THEN p_rows END, p_error)
   ON CONFLICT (server, resource) DO UPDATE
-     SET watermark = CASE WHEN p_ok THEN p_start ELSE s.watermark END,
+     SET watermark = CASE WHEN p_error IS NULL THEN p_start ELSE s.watermark END,
          last_run_start = excluded.last_run_start, last_run_end = excluded.last_run_end,
-         rows_changed = CASE WHEN p_ok THEN p_rows ELSE s.rows_changed END,
-         last_error = excluded.last_error
-$$;
+         rows_changed = CASE WHEN p_error IS NULL THEN p_rows ELSE s.rows_changed END,
+         last_error = excluded.last_error;
+  IF p_error IS NULL THEN
+    RETURN p_rows;
+  END IF;
+  RAISE WARNING '% sync of server "%" failed: %',
+    CASE p_resource WHEN 'gss_orders' THEN 'GoSweetSpot' ELSE 'SpotGo' END, p_server, p_error
+    USING HINT = 'The local copy and the watermark are unchanged; see spotgo_gss.sync_status.';
+  RETURN NULL;
+END $$;
 
-COMMENT ON FUNCTION @extschema@.sync_record(text, text, timestamptz, boolean, bigint, text) IS
-'Internal: records the outcome of a sync run in spotgo_gss.sync_state; the watermark moves only on success';
-REVOKE ALL ON FUNCTION @extschema@.sync_record(text, text, timestamptz, boolean, bigint, text) FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@.sync_finish(text, text, timestamptz, bigint, text) IS
+'Internal: records the outcome of a sync run in spotgo_gss.sync_state (the watermark moves only on success), warns on failure; returns rows changed, or NULL';
+REVOKE ALL ON FUNCTION @extschema@.sync_finish(text, text, timestamptz, bigint, text) FROM PUBLIC;
 
 -- sync runs stage each listing in a temporary table of the session, so memory stays bounded
 -- however many orders an account has; set operations (EXCEPT) on it keep the plans independent
@@ -529,8 +554,7 @@ DECLARE
   v_error   text;
   v_detail  text;
 BEGIN
-  IF NOT pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtextextended('spotgo_gss:' || v_server || ':gss_orders', 0)) THEN
-    RAISE NOTICE 'a GoSweetSpot sync of server "%" is already running; skipped', v_server;
+  IF NOT @extschema@.sync_begin(v_server, 'gss_orders') THEN
     RETURN NULL;
   END IF;
   SELECT s.watermark INTO v_mark FROM @extschema@.sync_state s
@@ -583,14 +607,7 @@ BEGIN
     v_error := v_error || CASE WHEN coalesce(v_detail, '') <> '' THEN ': ' || v_detail ELSE '' END;
   END;
 
-  IF v_error IS NOT NULL THEN
-    PERFORM @extschema@.sync_record(v_server, 'gss_orders', v_start, false, NULL, v_error);
-    RAISE WARNING 'GoSweetSpot sync of server "%" failed: %', v_server, v_error
-      USING HINT = 'The local copy and the watermark are unchanged; see spotgo_gss.sync_status.';
-    RETURN NULL;
-  END IF;
-  PERFORM @extschema@.sync_record(v_server, 'gss_orders', v_start, true, v_changed, NULL);
-  RETURN v_changed;
+  RETURN @extschema@.sync_finish(v_server, 'gss_orders', v_start, v_changed, v_error);
 END $$;
 
 COMMENT ON FUNCTION @extschema@.sync_gss_orders(boolean, text) IS
@@ -612,8 +629,7 @@ DECLARE
   v_error   text;
   v_detail  text;
 BEGIN
-  IF NOT pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtextextended('spotgo_gss:' || v_server || ':spotgo_orders', 0)) THEN
-    RAISE NOTICE 'a SpotGo sync of server "%" is already running; skipped', v_server;
+  IF NOT @extschema@.sync_begin(v_server, 'spotgo_orders') THEN
     RETURN NULL;
   END IF;
   SELECT (SELECT o.option_value FROM pg_catalog.pg_options_to_table(s.srvoptions) o
@@ -660,14 +676,7 @@ BEGIN
     v_error := v_error || CASE WHEN coalesce(v_detail, '') <> '' THEN ': ' || v_detail ELSE '' END;
   END;
 
-  IF v_error IS NOT NULL THEN
-    PERFORM @extschema@.sync_record(v_server, 'spotgo_orders', v_start, false, NULL, v_error);
-    RAISE WARNING 'SpotGo sync of server "%" failed: %', v_server, v_error
-      USING HINT = 'The local copy and the watermark are unchanged; see spotgo_gss.sync_status.';
-    RETURN NULL;
-  END IF;
-  PERFORM @extschema@.sync_record(v_server, 'spotgo_orders', v_start, true, v_changed, NULL);
-  RETURN v_changed;
+  RETURN @extschema@.sync_finish(v_server, 'spotgo_orders', v_start, v_changed, v_error);
 END $$;
 
 COMMENT ON FUNCTION @extschema@.sync_spotgo_orders(boolean, text) IS
