@@ -20,8 +20,8 @@
  * The actions keep a stack of frames, one per open container, each with a
  * role (envelope, row array, row, flattened object, or other); a field name
  * is looked up case-insensitively, first against the field that followed
- * the previous one (rows repeat their field order), else in a small hash
- * table built once per parse.  Scalars are converted straight to the
+ * the previous one last time (rows repeat their field order), else in a
+ * small hash table built once per parse.  Scalars are converted straight to the
  * column's type.  Values that must be kept as jsonb (a jsonb column, the
  * fields that have no column, the whole row object) are built with
  * pushJsonbValue() from the same events, by up to three "builders" that
@@ -83,9 +83,10 @@ typedef enum TargetKind
 } TargetKind;
 
 /*
- * The fields of one list: a hash table of lower-cased names, and the list
- * in order with a guess of the next field, since an API sends the fields of
- * every row in the same order: most lookups are one comparison.
+ * The fields of one list: a hash table of lower-cased names, and for each
+ * field the one that followed it last time, since an API sends the fields of
+ * every row in the same order (not necessarily ours): once the order has
+ * been seen, most lookups are one comparison.
  */
 typedef struct FieldIndex
 {
@@ -95,7 +96,8 @@ typedef struct FieldIndex
 	const char *order_lower[JR_HASH_SIZE / 2];
 	const JrowsColumn *order[JR_HASH_SIZE / 2];
 	int			n;
-	int			guess;			/* position of the field expected next */
+	int			last;			/* position of the field matched last, -1 at an object's start */
+	int			next_of[JR_HASH_SIZE / 2 + 1];	/* learned: the field that followed each one (index last + 1) */
 } FieldIndex;
 
 typedef struct Frame
@@ -187,6 +189,9 @@ jrows_build_index(const JrowsColumn *cols)
 		idx->order_lower[idx->n] = low;
 		idx->n++;
 	}
+	for (int i = 0; i <= idx->n; i++)
+		idx->next_of[i] = i < idx->n ? i : -1;	/* until learned: list order */
+	idx->last = -1;
 	return idx;
 }
 
@@ -203,17 +208,22 @@ jrows_name_eq(const char *name, const char *low)
 static const JrowsColumn *
 jrows_lookup(FieldIndex *idx, const char *name)
 {
+	int			guess = idx->next_of[idx->last + 1];
 	uint32		h;
 
-	if (idx->guess < idx->n && jrows_name_eq(name, idx->order_lower[idx->guess]))
-		return idx->order[idx->guess++];
+	if (guess >= 0 && jrows_name_eq(name, idx->order_lower[guess]))
+	{
+		idx->last = guess;
+		return idx->order[guess];
+	}
 
 	h = jrows_hash_lower(name, strlen(name)) & (JR_HASH_SIZE - 1);
 	while (idx->slot[h] != NULL)
 	{
 		if (jrows_name_eq(name, idx->lower[h]))
 		{
-			idx->guess = idx->pos[h] + 1;
+			idx->next_of[idx->last + 1] = idx->pos[h];
+			idx->last = idx->pos[h];
 			return idx->slot[h];
 		}
 		h = (h + 1) & (JR_HASH_SIZE - 1);
@@ -547,7 +557,7 @@ jrows_row_start(JrowsState *st)
 	st->extra_started = false;
 	st->extra_capturing = false;
 	if (st->row_index)
-		st->row_index->guess = 0;
+		st->row_index->last = -1;
 	if (spec->whole_attnum >= 0)
 	{
 		jrows_builder_start(&st->whole, st->depth);
@@ -660,7 +670,7 @@ jrows_container_start(void *arg, bool is_array)
 			f->role = FR_FLAT;
 			f->col = st->target_col;
 			f->index = jrows_index_for(st, st->target_col->nested);
-			f->index->guess = 0;
+			f->index->last = -1;
 			f->name = pstrdup(st->target_col->field);
 			break;
 		case TG_COLUMN:
@@ -1006,10 +1016,10 @@ jrows_walk_value(JrowsState *st)
 {
 	JsonTokenType tt = st->lex->token_type;
 
-	check_stack_depth();
 	switch (tt)
 	{
 		case JSON_TOKEN_OBJECT_START:
+			check_stack_depth();
 			jrows_container_start(st, false);
 			jrows_advance(st);
 			if (st->lex->token_type != JSON_TOKEN_OBJECT_END)
@@ -1036,6 +1046,7 @@ jrows_walk_value(JrowsState *st)
 			jrows_advance(st);
 			break;
 		case JSON_TOKEN_ARRAY_START:
+			check_stack_depth();
 			jrows_container_start(st, true);
 			jrows_advance(st);
 			if (st->lex->token_type != JSON_TOKEN_ARRAY_END)
