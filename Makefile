@@ -13,6 +13,7 @@ OBJS = \
 	src/gss.o \
 	src/spotgo.o \
 	src/outbox.o \
+	src/ratelimit.o \
 	src/worker.o
 
 EXTENSION = spotgo_gss

@@ -58,6 +58,7 @@
 
 #include "compat.h"
 #include "http.h"
+#include "ratelimit.h"
 #include "spotgo_gss.h"
 
 #define HTTP_POLL_MS			100 /* longest wait between interrupt checks */
@@ -665,15 +666,27 @@ http_sleep_ms(long ms)
 /*
  * http_rate_wait
  *		Client-side rate limit: at most requests_per_minute request starts in
- *		any sliding minute, per server and session.  Records this start.
+ *		any sliding minute, per server, counted across the database's
+ *		sessions when the library is preloaded (ratelimit.c), else per
+ *		session.  Records this start.
  */
 static void
 http_rate_wait(ServerState *ss, ApiEndpoint *ep)
 {
 	int			rpm = ep->requests_per_minute;
+	long		wait_ms;
 
 	if (rpm <= 0)
 		return;
+
+	while ((wait_ms = ratelimit_shared_try(ep->serverid, rpm)) >= 0)
+	{
+		if (wait_ms == 0)
+			return;
+		elog(DEBUG1, "spotgo_gss: shared rate limit of server \"%s\" reached, waiting %ld ms",
+			 ep->servername, wait_ms);
+		http_sleep_ms(wait_ms);
+	}
 
 	if (ss->rate_rpm != rpm)
 	{

@@ -7,8 +7,9 @@
  * The synchronous SQL functions and CALL spotgo_gss.drain_outbox() work
  * without shared_preload_libraries; loading the library in a backend then
  * only defines the GUCs.  In shared_preload_libraries it also registers the
- * background worker (worker.c) and the small shared state that lets a
- * committing backend wake it.  Nothing here does I/O.
+ * background worker (worker.c), the small shared state that lets a
+ * committing backend wake it, and the rate-limit slots that the database's
+ * sessions share (ratelimit.c).  Nothing here does I/O.
  *
  *-------------------------------------------------------------------------
  */
@@ -23,6 +24,7 @@
 
 #include "compat.h"
 #include "outbox.h"
+#include "ratelimit.h"
 #include "spotgo_gss.h"
 
 PG_MODULE_MAGIC;
@@ -52,6 +54,7 @@ spotgo_gss_shmem_request(void)
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
 	worker_shmem_request();
+	ratelimit_shmem_request();
 }
 #endif
 
@@ -61,6 +64,7 @@ spotgo_gss_shmem_startup(void)
 	if (prev_shmem_startup_hook)
 		prev_shmem_startup_hook();
 	worker_shmem_startup();
+	ratelimit_shmem_startup();
 }
 
 /*
@@ -213,6 +217,7 @@ _PG_init(void)
 	shmem_request_hook = spotgo_gss_shmem_request;
 #else
 	worker_shmem_request();
+	ratelimit_shmem_request();
 #endif
 	prev_shmem_startup_hook = shmem_startup_hook;
 	shmem_startup_hook = spotgo_gss_shmem_startup;
