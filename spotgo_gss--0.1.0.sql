@@ -549,6 +549,8 @@ DECLARE
   v_mark    timestamptz;
   v_missing text[];
   v_gone    text[];
+  v_num     text;
+  v_status  @extschema@.gss_order_status;
   v_changed bigint := 0;
   n         bigint;
   v_error   text;
@@ -592,6 +594,21 @@ BEGIN
       v_changed := v_changed + @extschema@.sync_gss_apply(v_server, v_start);
       v_gone := ARRAY(SELECT x FROM unnest(v_missing) x WHERE pg_catalog.strpos(x, ',') = 0
                       EXCEPT SELECT s.packingslipno FROM pg_temp.spotgo_gss_gss_stage s);
+      -- a number with a comma goes by the status path, one at a time
+      FOR v_num IN SELECT x FROM unnest(v_missing) x WHERE pg_catalog.strpos(x, ',') > 0 LOOP
+        v_status := @extschema@.gss_order_status(v_num, v_server);
+        IF v_status.packingslipno IS NULL THEN
+          v_gone := v_gone || v_num;
+        ELSE
+          UPDATE @extschema@.gss_orders_local l
+             SET status = v_status.status, ticketnumber = v_status.ticketnumber,
+                 trackingurl = v_status.trackingurl, picked = v_status.picked,
+                 delivered = v_status.delivered, open = false, synced_at = v_start
+           WHERE l.server = v_server AND l.packingslipno = v_num;
+          GET DIAGNOSTICS n = ROW_COUNT;
+          v_changed := v_changed + n;
+        END IF;
+      END LOOP;
     ELSE
       v_gone := v_missing;
     END IF;
