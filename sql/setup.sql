@@ -12,15 +12,31 @@ CREATE EXTENSION spotgo_gss;
 CREATE SCHEMA sb;
 CREATE TABLE sb.out (line text);
 
--- call a control endpoint of the sandbox; the argument travels hex-encoded
-CREATE FUNCTION sb.call(cmd text, arg jsonb DEFAULT NULL) RETURNS jsonb
+-- an environment variable of the test run (names: capitals and _ only)
+CREATE FUNCTION sb.env(name text) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+  r text;
+BEGIN
+  IF name !~ '^[A-Z_]+$' THEN
+    RAISE EXCEPTION 'bad variable name %', name;
+  END IF;
+  DELETE FROM sb.out;
+  EXECUTE format('COPY sb.out FROM PROGRAM %L', 'echo "$' || name || '"');
+  SELECT line INTO r FROM sb.out;
+  RETURN r;
+END $$;
+
+-- call a control endpoint of the sandbox; the argument travels hex-encoded;
+-- ctl_options go to the control client (another port, a CA to trust)
+CREATE FUNCTION sb.call(cmd text, arg jsonb DEFAULT NULL, ctl_options text DEFAULT '') RETURNS jsonb
 LANGUAGE plpgsql AS $$
 DECLARE
   r text;
 BEGIN
   DELETE FROM sb.out;
   EXECUTE format('COPY sb.out FROM PROGRAM %L',
-                 'python3 "$SANDBOX_CTL" ' || cmd ||
+                 'python3 "$SANDBOX_CTL" ' || ctl_options || ' ' || cmd ||
                  CASE WHEN arg IS NULL THEN ''
                       ELSE ' ' || encode(convert_to(arg::text, 'UTF8'), 'hex') END);
   SELECT line INTO r FROM sb.out;
@@ -28,15 +44,7 @@ BEGIN
 END $$;
 
 CREATE FUNCTION sb.url() RETURNS text
-LANGUAGE plpgsql AS $$
-DECLARE
-  r text;
-BEGIN
-  DELETE FROM sb.out;
-  COPY sb.out FROM PROGRAM 'echo "http://127.0.0.1:$SANDBOX_PORT"';
-  SELECT line INTO r FROM sb.out;
-  RETURN r;
-END $$;
+LANGUAGE sql AS $$ SELECT 'http://127.0.0.1:' || sb.env('SANDBOX_PORT') $$;
 
 CREATE FUNCTION sb.reset() RETURNS void
 LANGUAGE sql AS $$ SELECT sb.call('reset', '{}') $$;

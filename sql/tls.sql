@@ -8,42 +8,17 @@
 
 -- https://HOST:$SANDBOX_TLS_PORT
 CREATE FUNCTION sb.tls_url(host text) RETURNS text
-LANGUAGE plpgsql AS $$
-DECLARE
-  r text;
-BEGIN
-  DELETE FROM sb.out;
-  COPY sb.out FROM PROGRAM 'echo "$SANDBOX_TLS_PORT"';
-  SELECT line INTO r FROM sb.out;
-  RETURN 'https://' || host || ':' || r;
-END $$;
+LANGUAGE sql AS $$ SELECT 'https://' || host || ':' || sb.env('SANDBOX_TLS_PORT') $$;
 
 -- $SANDBOX_CA_FILE: the CA certificate that signed the TLS sandbox's
 CREATE FUNCTION sb.tls_ca_file() RETURNS text
-LANGUAGE plpgsql AS $$
-DECLARE
-  r text;
-BEGIN
-  DELETE FROM sb.out;
-  COPY sb.out FROM PROGRAM 'echo "$SANDBOX_CA_FILE"';
-  SELECT line INTO r FROM sb.out;
-  RETURN r;
-END $$;
+LANGUAGE sql AS $$ SELECT sb.env('SANDBOX_CA_FILE') $$;
 
 -- sb.call() for the TLS sandbox: ctl.py over https, trusting the CA
 CREATE FUNCTION sb.tls_call(cmd text, arg jsonb DEFAULT NULL) RETURNS jsonb
-LANGUAGE plpgsql AS $$
-DECLARE
-  r text;
-BEGIN
-  DELETE FROM sb.out;
-  EXECUTE format('COPY sb.out FROM PROGRAM %L',
-                 'python3 "$SANDBOX_CTL" --port "$SANDBOX_TLS_PORT" --tls-ca "$SANDBOX_CA_FILE" ' || cmd ||
-                 CASE WHEN arg IS NULL THEN ''
-                      ELSE ' ' || encode(convert_to(arg::text, 'UTF8'), 'hex') END);
-  SELECT line INTO r FROM sb.out;
-  RETURN r::jsonb;
-END $$;
+LANGUAGE sql AS $$
+  SELECT sb.call(cmd, arg, '--port "$SANDBOX_TLS_PORT" --tls-ca "$SANDBOX_CA_FILE"')
+$$;
 
 -- requests the TLS sandbox received, in order
 CREATE FUNCTION sb.tls_journal() RETURNS SETOF jsonb

@@ -300,6 +300,27 @@ gss_page_errcontext(void *arg)
 }
 
 /*
+ * gss_page_begin
+ *		Start the request for one page of the listing, in cxt (where its
+ *		answer will live); *req_out gets the request.
+ */
+static HttpTransfer *
+gss_page_begin(ApiEndpoint *ep, const char *filter, int page, MemoryContext cxt, HttpRequest **req_out)
+{
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	HttpRequest *req = palloc(sizeof(HttpRequest));
+	HttpTransfer *x;
+
+	http_request_init(req, "GET", "GoSweetSpot customer orders");
+	appendStringInfo(&req->path, "%s?page=%d&pagesize=%d%s", GSS_LIST_PATH, page, ep->page_size, filter);
+	gss_headers(ep, req);
+	x = http_begin(ep, req);
+	MemoryContextSwitchTo(old);
+	*req_out = req;
+	return x;
+}
+
+/*
  * gss_list_pages
  *		Fetch every page of GET /api/customerorders?<filter>&page=..&pagesize=..
  *		into the tuplestore, overlapping each page's transfer with the parsing
@@ -335,16 +356,7 @@ gss_list_pages(ApiEndpoint *ep, ReturnSetInfo *rsinfo, const char *filter)
 
 		pc.page = page;
 		if (next == NULL)
-		{
-			old = MemoryContextSwitchTo(cxt);
-			req = palloc(sizeof(HttpRequest));
-			http_request_init(req, "GET", pc.what);
-			appendStringInfo(&req->path, "%s?page=%d&pagesize=%d%s", GSS_LIST_PATH, page, ep->page_size, filter);
-			gss_headers(ep, req);
-			next = http_begin(ep, req);
-			next_req = req;
-			MemoryContextSwitchTo(old);
-		}
+			next = gss_page_begin(ep, filter, page, cxt, &next_req);
 		req = next_req;
 		old = MemoryContextSwitchTo(cxt);
 		http_finish(next, &resp);
@@ -354,17 +366,7 @@ gss_list_pages(ApiEndpoint *ep, ReturnSetInfo *rsinfo, const char *filter)
 
 		/* the next page travels while this one is parsed */
 		if (page < pages)
-		{
-			MemoryContext ncxt = page_cxt[(page + 1) % 2];
-
-			old = MemoryContextSwitchTo(ncxt);
-			next_req = palloc(sizeof(HttpRequest));
-			http_request_init(next_req, "GET", pc.what);
-			appendStringInfo(&next_req->path, "%s?page=%d&pagesize=%d%s", GSS_LIST_PATH, page + 1, ep->page_size, filter);
-			gss_headers(ep, next_req);
-			next = http_begin(ep, next_req);
-			MemoryContextSwitchTo(old);
-		}
+			next = gss_page_begin(ep, filter, page + 1, page_cxt[(page + 1) % 2], &next_req);
 
 		old = MemoryContextSwitchTo(cxt);
 		jrows_parse(&gss_page_spec, resp.body, resp.body_len, gss_emit_tuplestore, rsinfo, captured);
@@ -767,6 +769,38 @@ gss_match_result(GssResults *r, int pos, const char *slip)
 }
 
 /*
+ * gss_put_batch
+ *		PUT /api/customerorders with body (a JSON array of orders) and parse
+ *		the per-order answer into results (allocated in the current context).
+ *		A repeated PUT updates the same pending orders, so it is retried.  On
+ *		a non-2xx answer: raise when raise is set, else return false with
+ *		resp filled.
+ */
+static bool
+gss_put_batch(ApiEndpoint *ep, StringInfo body, bool raise, HttpResponse *resp, GssResults *results)
+{
+	HttpRequest req;
+
+	http_request_init(&req, "PUT", "GoSweetSpot order upload");
+	req.idempotent = true;
+	req.no_raise = !raise;
+	appendStringInfoString(&req.path, GSS_LIST_PATH);
+	req.body = body->data;
+	req.body_len = body->len;
+	gss_headers(ep, &req);
+	http_execute(ep, &req, resp);
+	if (raise)
+		http_raise_for_status(ep, &req, resp);
+	else if (!http_ok(resp))
+		return false;
+
+	memset(results, 0, sizeof(GssResults));
+	results->cxt = CurrentMemoryContext;
+	jrows_parse(&gss_upsert_spec, resp->body, resp->body_len, gss_collect_result, results, NULL);
+	return true;
+}
+
+/*
  * gss_upload
  *		PUT the orders in batches of batch_size; call back with each order's
  *		outcome in input order.  accepted is NULL-able: has_result false
@@ -793,7 +827,6 @@ gss_upload(ApiEndpoint *ep, GssOrderText *orders, int n, GssOutcome cb, void *ar
 		int			to = Min(n, from + ep->batch_size);
 		MemoryContext old = MemoryContextSwitchTo(batch_cxt);
 		StringInfoData body;
-		HttpRequest req;
 		HttpResponse resp;
 		GssResults results;
 
@@ -807,20 +840,7 @@ gss_upload(ApiEndpoint *ep, GssOrderText *orders, int n, GssOutcome cb, void *ar
 			appendBinaryStringInfo(&body, orders[i].json, orders[i].len);
 		}
 		appendStringInfoChar(&body, ']');
-
-		/* a repeated PUT updates the same pending orders: safe to retry */
-		http_request_init(&req, "PUT", "GoSweetSpot order upload");
-		req.idempotent = true;
-		appendStringInfoString(&req.path, GSS_LIST_PATH);
-		req.body = body.data;
-		req.body_len = body.len;
-		gss_headers(ep, &req);
-		http_execute(ep, &req, &resp);
-		http_raise_for_status(ep, &req, &resp);
-
-		memset(&results, 0, sizeof(results));
-		results.cxt = batch_cxt;
-		jrows_parse(&gss_upsert_spec, resp.body, resp.body_len, gss_collect_result, &results, NULL);
+		(void) gss_put_batch(ep, &body, true, &resp, &results);
 		MemoryContextSwitchTo(old);
 
 		for (int i = from; i < to; i++)
@@ -942,6 +962,53 @@ gss_collect_outcome(void *arg, Datum *values, bool *nulls)
 }
 
 /*
+ * gss_delete_batch
+ *		DELETE /api/customerorders?packingslipno=nums[0],.. (at most 50) and
+ *		parse the answer into out (allocated in the current context).  On a
+ *		non-2xx answer: raise when raise is set, else return false with resp
+ *		filled.
+ */
+static bool
+gss_delete_batch(ApiEndpoint *ep, char **nums, int n, bool raise, HttpResponse *resp, GssOutcomes *out)
+{
+	HttpRequest req;
+
+	http_request_init(&req, "DELETE", "GoSweetSpot order deletion");
+	req.no_raise = !raise;
+	appendStringInfo(&req.path, "%s?packingslipno=", GSS_LIST_PATH);
+	gss_append_list(&req.path, nums, 0, n);
+	gss_headers(ep, &req);
+	http_execute(ep, &req, resp);
+	if (raise)
+		http_raise_for_status(ep, &req, resp);
+	else if (!http_ok(resp))
+		return false;
+
+	memset(out, 0, sizeof(GssOutcomes));
+	out->cxt = CurrentMemoryContext;
+	jrows_parse(&gss_delete_spec, resp->body, resp->body_len, gss_collect_outcome, out, NULL);
+	return true;
+}
+
+/*
+ * gss_outcome_for
+ *		GSS's words for num in a delete answer (matched exactly, else
+ *		case-insensitively); NULL when the answer does not mention it, ""
+ *		when it gives null.
+ */
+static const char *
+gss_outcome_for(GssOutcomes *out, const char *num)
+{
+	for (int k = 0; k < out->n; k++)
+		if (strcmp(out->keys[k], num) == 0)
+			return out->values[k] ? out->values[k] : "";
+	for (int k = 0; k < out->n; k++)
+		if (pg_strcasecmp(out->keys[k], num) == 0)
+			return out->values[k] ? out->values[k] : "";
+	return NULL;
+}
+
+/*
  * gss_delete_orders(packingslipnos text[], server text)
  *		returns table(packingslipno text, deleted boolean, outcome text)
  *
@@ -969,36 +1036,20 @@ gss_delete_orders(PG_FUNCTION_ARGS)
 	{
 		int			to = Min(n, from + GSS_MAX_PER_LIST);
 		MemoryContext old = MemoryContextSwitchTo(call_cxt);
-		HttpRequest req;
 		HttpResponse resp;
 		GssOutcomes out;
 
-		http_request_init(&req, "DELETE", "GoSweetSpot order deletion");
-		appendStringInfo(&req.path, "%s?packingslipno=", GSS_LIST_PATH);
-		gss_append_list(&req.path, nums, from, to);
-		gss_headers(ep, &req);
-		http_execute(ep, &req, &resp);
-		http_raise_for_status(ep, &req, &resp);
-
-		memset(&out, 0, sizeof(out));
-		out.cxt = call_cxt;
-		jrows_parse(&gss_delete_spec, resp.body, resp.body_len, gss_collect_outcome, &out, NULL);
+		(void) gss_delete_batch(ep, nums + from, to - from, true, &resp, &out);
 		MemoryContextSwitchTo(old);
 
 		for (int i = from; i < to; i++)
 		{
 			Datum		values[3];
 			bool		nulls[3] = {false, false, false};
-			const char *outcome = NULL;
-			bool		matched = false;
+			const char *outcome = gss_outcome_for(&out, nums[i]);
 
-			for (int k = 0; k < out.n && !matched; k++)
-				if (strcmp(out.keys[k], nums[i]) == 0)
-					outcome = out.values[k], matched = true;
-			for (int k = 0; k < out.n && !matched; k++)
-				if (pg_strcasecmp(out.keys[k], nums[i]) == 0)
-					outcome = out.values[k], matched = true;
-
+			if (outcome && outcome[0] == '\0')
+				outcome = NULL;
 			values[0] = CStringGetTextDatum(nums[i]);
 			values[1] = BoolGetDatum(outcome != NULL && strcmp(outcome, "Deleted.") == 0);
 			if (outcome)
@@ -1070,7 +1121,6 @@ gss_push_upserts(ApiEndpoint *ep, PushItem **items, int n)
 	{
 		int			to = Min(n, from + ep->batch_size);
 		StringInfoData body;
-		HttpRequest req;
 		HttpResponse resp;
 		GssResults results;
 
@@ -1083,25 +1133,12 @@ gss_push_upserts(ApiEndpoint *ep, PushItem **items, int n)
 			(void) JsonbToCString(&body, &items[i]->payload->root, VARSIZE(items[i]->payload));
 		}
 		appendStringInfoChar(&body, ']');
-
-		http_request_init(&req, "PUT", "GoSweetSpot order upload");
-		req.idempotent = true;
-		req.no_raise = true;
-		appendStringInfoString(&req.path, GSS_LIST_PATH);
-		req.body = body.data;
-		req.body_len = body.len;
-		gss_headers(ep, &req);
-		http_execute(ep, &req, &resp);
-		if (!http_ok(&resp))
+		if (!gss_put_batch(ep, &body, false, &resp, &results))
 		{
 			for (int i = from; i < to; i++)
 				push_failed(items[i], &resp);
 			continue;
 		}
-
-		memset(&results, 0, sizeof(results));
-		results.cxt = CurrentMemoryContext;
-		jrows_parse(&gss_upsert_spec, resp.body, resp.body_len, gss_collect_result, &results, NULL);
 		for (int i = from; i < to; i++)
 		{
 			GssResult  *r = gss_match_result(&results, i - from, items[i]->key);
@@ -1130,38 +1167,22 @@ gss_push_deletes(ApiEndpoint *ep, PushItem **items, int n)
 	for (int from = 0; from < n; from += GSS_MAX_PER_LIST)
 	{
 		int			to = Min(n, from + GSS_MAX_PER_LIST);
-		HttpRequest req;
+		char	   *nums[GSS_MAX_PER_LIST];
 		HttpResponse resp;
 		GssOutcomes out;
 
-		http_request_init(&req, "DELETE", "GoSweetSpot order deletion");
-		req.no_raise = true;
-		appendStringInfo(&req.path, "%s?packingslipno=", GSS_LIST_PATH);
 		for (int i = from; i < to; i++)
-		{
-			if (i > from)
-				appendStringInfoChar(&req.path, ',');
-			http_append_encoded(&req.path, items[i]->key);
-		}
-		gss_headers(ep, &req);
-		http_execute(ep, &req, &resp);
-		if (!http_ok(&resp))
+			nums[i - from] = items[i]->key;
+		if (!gss_delete_batch(ep, nums, to - from, false, &resp, &out))
 		{
 			for (int i = from; i < to; i++)
 				push_failed(items[i], &resp);
 			continue;
 		}
-
-		memset(&out, 0, sizeof(out));
-		out.cxt = CurrentMemoryContext;
-		jrows_parse(&gss_delete_spec, resp.body, resp.body_len, gss_collect_outcome, &out, NULL);
 		for (int i = from; i < to; i++)
 		{
-			const char *outcome = NULL;
+			const char *outcome = gss_outcome_for(&out, items[i]->key);
 
-			for (int k = 0; k < out.n && outcome == NULL; k++)
-				if (pg_strcasecmp(out.keys[k], items[i]->key) == 0)
-					outcome = out.values[k] ? out.values[k] : "";
 			if (outcome == NULL)
 				push_failed_text(items[i], resp.status, false,
 								 "the GoSweetSpot answer did not mention this order");
