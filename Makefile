@@ -12,12 +12,15 @@ OBJS = \
 	src/json_rows.o \
 	src/gss.o \
 	src/spotgo.o \
-	src/outbox.o \
+	src/push.o \
+	src/pinned.o \
+	src/outbox_enqueue.o \
+	src/outbox_deliver.o \
 	src/ratelimit.o \
 	src/worker.o
 
 EXTENSION = spotgo_gss
-DATA = spotgo_gss--0.1.0.sql
+DATA = spotgo_gss--0.1.0.sql spotgo_gss--0.1.0--0.2.0.sql
 PGFILEDESC = "spotgo_gss - SpotGo and GoSweetSpot order APIs as SQL"
 
 CURL_CONFIG ?= curl-config
@@ -27,7 +30,7 @@ SHLIB_LINK = $(shell $(CURL_CONFIG) --libs)
 # pg_regress starts its own cluster (tmp_regress; TAP owns tmp_check), so
 # "make installcheck" needs no running server.  The sandbox API must be
 # running: scripts/test starts it and exports SANDBOX_PORT and SANDBOX_CTL.
-REGRESS = setup options gss spotgo outbox sync errors tls
+REGRESS = setup options gss spotgo outbox security sync errors tls
 REGRESS_OPTS = \
 	--inputdir=$(srcdir) \
 	--temp-config=$(srcdir)/test/regress.conf \

@@ -162,7 +162,7 @@ UPDATE shop_orders SET city = 'Queenstown' WHERE packingslipno = 'T2b';
 CALL spotgo_gss.drain_outbox();
 SELECT object_key, state, last_error, response FROM spotgo_gss.outbox WHERE object_key = 'T2b' AND state = 'dead';
 -- retry_dead puts them back; they are delivered now that the API is well
-SELECT spotgo_gss.retry_dead('gss') AS retried;
+SELECT revived, superseded FROM spotgo_gss.retry_dead('gss');
 SELECT object_key, state, attempts FROM spotgo_gss.outbox WHERE object_key IN ('F1', 'F2') AND state = 'pending' ORDER BY 1;
 CALL spotgo_gss.drain_outbox();
 SELECT object_key, state FROM spotgo_gss.outbox WHERE object_key IN ('F1', 'F2') ORDER BY id DESC LIMIT 2;

@@ -82,11 +82,16 @@ compat_json_lexer(char *json, int len, bool need_escapes)
 #include "utils/acl.h"
 #if PG_VERSION_NUM >= 160000
 #include "catalog/pg_foreign_server.h"
+#include "catalog/pg_proc.h"
 #define compat_server_aclcheck(serverid, roleid, mode) \
 	object_aclcheck(ForeignServerRelationId, (serverid), (roleid), (mode))
+#define compat_proc_aclcheck(procid, roleid, mode) \
+	object_aclcheck(ProcedureRelationId, (procid), (roleid), (mode))
 #else
 #define compat_server_aclcheck(serverid, roleid, mode) \
 	pg_foreign_server_aclcheck((serverid), (roleid), (mode))
+#define compat_proc_aclcheck(procid, roleid, mode) \
+	pg_proc_aclcheck((procid), (roleid), (mode))
 #endif
 
 /*

@@ -3,8 +3,10 @@
  * push.h
  *		One outbox item on its way to an API, and what came of it.
  *
- * outbox.c claims items and records outcomes; gss.c and spotgo.c know how
- * to deliver them (gss_push, spotgo_push) and fill in the outcome fields.
+ * outbox_enqueue.c checks payloads and outbox_deliver.c sends claimed items
+ * only through the operation table of push.c; gss.c and spotgo.c know how to
+ * deliver items (gss_push, spotgo_push) and fill in the outcome fields with
+ * push_done() / push_failed().  No API file calls into the outbox.
  *
  *-------------------------------------------------------------------------
  */
@@ -46,7 +48,25 @@ typedef struct PushItem
 	char	   *learned_order_id;	/* spotgo upsert: orderId of the answer */
 } PushItem;
 
-/* outbox.c */
+typedef char *(*PushKeyFn) (Jsonb *payload);
+typedef void (*PushSendFn) (ApiEndpoint *ep, struct PushItem **items, int n);
+
+/* one push operation: its name in the outbox, its API, how to check and send */
+typedef struct PushOpInfo
+{
+	const char *name;			/* outbox.operation */
+	PushOp		op;
+	ApiKind		api;
+	bool		is_delete;
+	const char *key_field;		/* the payload field holding the natural key */
+	PushKeyFn	key;			/* checks a payload, returns its key; raises */
+	PushSendFn	send;			/* delivers items of one server, role and op */
+} PushOpInfo;
+
+/* push.c */
+extern const PushOpInfo *push_op_by_name(const char *name);
+extern const PushOpInfo *push_op_info(PushOp op);
+extern const PushOpInfo *push_op_for(ApiKind api, bool is_delete);
 extern void push_failed(PushItem *item, const HttpResponse *resp);
 extern void push_failed_text(PushItem *item, long status, bool permanent, const char *error);
 extern void push_done(PushItem *item, long status, Jsonb *response);

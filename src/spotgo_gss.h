@@ -9,7 +9,7 @@
 #ifndef SPOTGO_GSS_H
 #define SPOTGO_GSS_H
 
-#define SPOTGO_GSS_VERSION "0.1.0"
+#define SPOTGO_GSS_VERSION "0.2.0"
 
 /* GUCs, defined in spotgo_gss.c */
 extern char *spotgo_gss_gss_server;

@@ -17,7 +17,20 @@
  * worker naps and goes on: per-item failures are recorded on the items, so
  * one bad row cannot make the worker crash-loop.  The worker exits with 1
  * (so the postmaster restarts it after bgw_restart_time) only when told to
- * stop.
+ * stop.  It exits at once when the postmaster dies: every wait here and in
+ * http.c has WL_EXIT_ON_PM_DEATH, and the delivery loop checks between
+ * groups.
+ *
+ * Two processes: the launcher (registered at startup) connects to no
+ * database and only watches; the worker proper is a dynamic background
+ * worker the launcher starts in spotgo_gss.database, and starts again when
+ * it exits.  Connecting to a database that does not exist is FATAL, and a
+ * static worker would be restarted into the same FATAL every
+ * bgw_restart_time: instead the launcher reads pg_database (a shared
+ * catalog), logs once that the database is missing, and looks again every
+ * LAUNCHER_MISSING_DB_RECHECK_MS.  Likewise a database without the
+ * extension, or with an extension script older than the library, is logged
+ * once by the worker, not every round.
  *
  *-------------------------------------------------------------------------
  */
@@ -34,14 +47,22 @@
 #include "storage/proc.h"
 #include "storage/shmem.h"
 #include "tcop/tcopprot.h"
+#include "commands/dbcommands.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
+#include "utils/timestamp.h"
 
 #include "compat.h"
 #include "outbox.h"
 #include "spotgo_gss.h"
 
+PGDLLEXPORT void spotgo_gss_launcher_main(Datum arg);
 PGDLLEXPORT void spotgo_gss_worker_main(Datum arg);
+
+/* how often the launcher looks again for a database that does not exist */
+#define LAUNCHER_MISSING_DB_RECHECK_MS	60000
+/* a worker that ends sooner than this after its start is restarted after it */
+#define LAUNCHER_RESTART_DELAY_MS		5000
 
 typedef struct WorkerShared
 {
@@ -70,7 +91,8 @@ worker_shmem_startup(void)
 
 /*
  * worker_register
- *		Called from _PG_init while shared_preload_libraries are loaded.
+ *		Register the launcher; called from _PG_init while
+ *		shared_preload_libraries are loaded.
  */
 void
 worker_register(void)
@@ -82,9 +104,9 @@ worker_register(void)
 	w.bgw_start_time = BgWorkerStart_RecoveryFinished;
 	w.bgw_restart_time = 5;
 	snprintf(w.bgw_library_name, BGW_MAXLEN, "spotgo_gss");
-	snprintf(w.bgw_function_name, BGW_MAXLEN, "spotgo_gss_worker_main");
-	snprintf(w.bgw_name, BGW_MAXLEN, "spotgo_gss outbox worker");
-	snprintf(w.bgw_type, BGW_MAXLEN, "spotgo_gss outbox worker");
+	snprintf(w.bgw_function_name, BGW_MAXLEN, "spotgo_gss_launcher_main");
+	snprintf(w.bgw_name, BGW_MAXLEN, "spotgo_gss launcher");
+	snprintf(w.bgw_type, BGW_MAXLEN, "spotgo_gss launcher");
 	RegisterBackgroundWorker(&w);
 }
 
@@ -111,6 +133,127 @@ worker_detach(int code pg_attribute_unused(), Datum arg pg_attribute_unused())
 		pg_atomic_write_u32(&worker_shared->procno_plus_one, 0);
 }
 
+/* wait on the latch for ms, ending on SIGTERM and postmaster death */
+static void
+launcher_nap(long ms)
+{
+	(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+					 ms, PG_WAIT_EXTENSION);
+	ResetLatch(MyLatch);
+	CHECK_FOR_INTERRUPTS();
+	if (ConfigReloadPending)
+	{
+		ConfigReloadPending = false;
+		ProcessConfigFile(PGC_SIGHUP);
+	}
+}
+
+/* whether spotgo_gss.database exists (pg_database is a shared catalog) */
+static bool
+launcher_database_exists(void)
+{
+	bool		found;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	found = OidIsValid(get_database_oid(spotgo_gss_database, true));
+	CommitTransactionCommand();
+	return found;
+}
+
+/* the worker the launcher started; it ends with the launcher */
+static BackgroundWorkerHandle *launcher_worker = NULL;
+
+static void
+launcher_stop_worker(int code pg_attribute_unused(), Datum arg pg_attribute_unused())
+{
+	if (launcher_worker)
+		TerminateBackgroundWorker(launcher_worker);
+}
+
+/* start the worker proper; NULL when no background worker slot is free */
+static BackgroundWorkerHandle *
+launcher_start_worker(void)
+{
+	BackgroundWorker w;
+	BackgroundWorkerHandle *handle;
+
+	memset(&w, 0, sizeof(w));
+	w.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	w.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	w.bgw_restart_time = BGW_NEVER_RESTART;	/* the launcher restarts it */
+	snprintf(w.bgw_library_name, BGW_MAXLEN, "spotgo_gss");
+	snprintf(w.bgw_function_name, BGW_MAXLEN, "spotgo_gss_worker_main");
+	snprintf(w.bgw_name, BGW_MAXLEN, "spotgo_gss outbox worker");
+	snprintf(w.bgw_type, BGW_MAXLEN, "spotgo_gss outbox worker");
+	w.bgw_notify_pid = MyProcPid;
+	if (!RegisterDynamicBackgroundWorker(&w, &handle))
+		return NULL;
+	return handle;
+}
+
+/*
+ * spotgo_gss_launcher_main
+ *		Keep one worker running in spotgo_gss.database while it exists.
+ */
+void
+spotgo_gss_launcher_main(Datum arg pg_attribute_unused())
+{
+	bool		missing_logged = false;
+	bool		no_slot_logged = false;
+
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
+	before_shmem_exit(launcher_stop_worker, (Datum) 0);
+
+	for (;;)
+	{
+		BackgroundWorkerHandle *handle;
+		TimestampTz started;
+
+		CHECK_FOR_INTERRUPTS();
+		if (!launcher_database_exists())
+		{
+			if (!missing_logged)
+				ereport(LOG,
+						(errmsg("spotgo_gss outbox worker is waiting: database \"%s\" does not exist",
+								spotgo_gss_database),
+						 errhint("Create the database, or set spotgo_gss.database to an existing one and restart the server.")));
+			missing_logged = true;
+			launcher_nap(LAUNCHER_MISSING_DB_RECHECK_MS);
+			continue;
+		}
+		if (missing_logged)
+			ereport(LOG,
+					(errmsg("spotgo_gss outbox worker found database \"%s\"", spotgo_gss_database)));
+		missing_logged = false;
+
+		started = GetCurrentTimestamp();
+		handle = launcher_start_worker();
+		if (handle == NULL)
+		{
+			if (!no_slot_logged)
+				ereport(LOG,
+						(errmsg("spotgo_gss could not start its outbox worker: no background worker slot is free"),
+						 errhint("Raise max_worker_processes.")));
+			no_slot_logged = true;
+			launcher_nap(LAUNCHER_RESTART_DELAY_MS);
+			continue;
+		}
+		no_slot_logged = false;
+		launcher_worker = handle;
+		if (WaitForBackgroundWorkerShutdown(handle) == BGWH_POSTMASTER_DIED)
+			proc_exit(1);
+		launcher_worker = NULL;
+		pfree(handle);
+		/* ended at once (say, its database was just dropped): not in a tight loop */
+		if (!TimestampDifferenceExceeds(started, GetCurrentTimestamp(), LAUNCHER_RESTART_DELAY_MS))
+			launcher_nap(LAUNCHER_RESTART_DELAY_MS);
+	}
+}
+
 /*
  * spotgo_gss_worker_main
  *		Connect to spotgo_gss.database and drain the outbox whenever woken
@@ -120,7 +263,7 @@ void
 spotgo_gss_worker_main(Datum arg pg_attribute_unused())
 {
 	MemoryContext loop_cxt;
-	volatile bool missing_reported = false;
+	volatile int64 missing_reported = 0;	/* the state logged last */
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
@@ -151,15 +294,19 @@ spotgo_gss_worker_main(Datum arg pg_attribute_unused())
 		{
 			pgstat_report_activity(STATE_RUNNING, "draining the outbox");
 			handled = outbox_run(PG_INT64_MAX, false, &next_due_ms);
-			if (handled < 0 && !missing_reported)
+			if (handled < 0 && handled != missing_reported)
 			{
-				ereport(LOG,
-						(errmsg("spotgo_gss outbox worker is waiting: extension spotgo_gss is not installed in database \"%s\"",
-								spotgo_gss_database)));
-				missing_reported = true;
+				if (handled == OUTBOX_NOT_INSTALLED)
+					ereport(LOG,
+							(errmsg("spotgo_gss outbox worker is waiting: extension spotgo_gss is not installed in database \"%s\"",
+									spotgo_gss_database)));
+				else
+					ereport(LOG,
+							(errmsg("spotgo_gss outbox worker is waiting: extension spotgo_gss in database \"%s\" must be updated",
+									spotgo_gss_database),
+							 errhint("Run ALTER EXTENSION spotgo_gss UPDATE in that database.")));
 			}
-			else if (handled >= 0)
-				missing_reported = false;
+			missing_reported = handled < 0 ? handled : 0;
 		}
 		PG_CATCH();
 		{
