@@ -9,6 +9,9 @@
 #               (default /usr/lib/postgresql/15/bin/pg_config)
 
 SG_PG_MAJOR=15
+# every major the test command runs against: Debian's 15, and the newer ones
+# scripts/pgbuild builds from Debian's source packages
+SG_PG_MAJORS=(15 17 18 19)
 SG_PACKAGES=(
 	"postgresql-$SG_PG_MAJOR"
 	"postgresql-server-dev-$SG_PG_MAJOR"
@@ -169,6 +172,82 @@ sg_give_to_pg()
 	if sg_is_root; then
 		chown -R postgres:postgres "$1"
 	fi
+}
+
+# Print SELECT version() of the PostgreSQL in PG_BINDIR, from a throwaway
+# cluster in directory $1 (which postgres must be able to write): proof of
+# which server a run tested.
+sg_server_version()
+{
+	local dir=$1 port out
+	port=$(sg_free_port) || return 1
+	sg_as_pg "$PG_BINDIR/initdb" -D "$dir/data" -A trust -U postgres --no-sync >/dev/null 2>&1 || return 1
+	sg_as_pg "$PG_BINDIR/pg_ctl" -D "$dir/data" -l "$dir/log" -w \
+		-o "-p $port -k $dir -c listen_addresses=''" start >/dev/null 2>&1 || return 1
+	out=$(sg_as_pg "$PG_BINDIR/psql" -X -At -h "$dir" -p "$port" -U postgres -d postgres -c 'SELECT version()' 2>/dev/null)
+	sg_as_pg "$PG_BINDIR/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1
+	rm -rf "$dir/data"
+	[ -n "$out" ] && echo "$out"
+}
+
+# The package test: build postgresql-NN-spotgo-gss from the tree $1 the
+# Debian way (dpkg-buildpackage, pg_buildext) in the scratch directory $2
+# (which postgres must be able to write), install it with apt-get into the
+# system, create the extension in a fresh cluster and make one call to the
+# sandbox ($SANDBOX_PORT), then remove the package and check its files are
+# gone.  The tree's own "make install" is done again afterwards (the package
+# replaced, then removed, the same files).  Returns 0 when all of it worked.
+sg_package_test()
+{
+	local tree=$1 dir=$2 deb port out rc=0 lib
+	sg_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+		postgresql-server-dev-all debhelper dpkg-dev fakeroot >/dev/null || return 1
+	mkdir -p "$dir/src" || return 1
+	sg_copy_tree "$tree" "$dir/src/spotgo-gss" || return 1
+	echo "dpkg-buildpackage -us -uc -b (log: $dir/build.log)"
+	(cd "$dir/src/spotgo-gss" && dpkg-buildpackage -us -uc -b >"$dir/build.log" 2>&1) ||
+		{ tail -n 30 "$dir/build.log"; return 1; }
+	deb=$(ls "$dir"/src/postgresql-"$SG_PG_MAJOR"-spotgo-gss_*.deb 2>/dev/null | grep -v dbgsym | head -n 1)
+	[ -n "$deb" ] || { echo "no postgresql-$SG_PG_MAJOR-spotgo-gss package was built"; return 1; }
+	echo "built $(basename "$deb")"
+	sg_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$deb" >"$dir/install.log" 2>&1 ||
+		{ tail -n 20 "$dir/install.log"; return 1; }
+	lib=$(dpkg -L "postgresql-$SG_PG_MAJOR-spotgo-gss" | grep '/spotgo_gss\.so$')
+	echo "installed: $lib"
+
+	sg_give_to_pg "$dir"
+	port=$(sg_free_port) || return 1
+	local bin=/usr/lib/postgresql/$SG_PG_MAJOR/bin
+	if sg_as_pg "$bin/initdb" -D "$dir/data" -A trust -U postgres --no-sync >/dev/null 2>&1 &&
+		sg_as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w \
+			-o "-p $port -k $dir -c listen_addresses=''" start >/dev/null 2>&1; then
+		out=$(sg_as_pg "$bin/psql" -X -At -v ON_ERROR_STOP=1 -h "$dir" -p "$port" -U postgres -d postgres <<SQL 2>&1
+CREATE EXTENSION spotgo_gss;
+CREATE SERVER gss FOREIGN DATA WRAPPER spotgo_gss
+  OPTIONS (api 'gss', base_url 'http://127.0.0.1:$SANDBOX_PORT', site_id '1234');
+CREATE USER MAPPING FOR CURRENT_USER SERVER gss OPTIONS (access_key 'gss-test-key');
+SELECT 'package ' || extversion FROM pg_extension WHERE extname = 'spotgo_gss';
+SELECT 'status ' || (spotgo_gss.gss_order_status('NO-SUCH-ORDER') IS NULL);
+SQL
+		)
+		rc=$?
+		sg_as_pg "$bin/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1
+		echo "$out"
+		[ "$rc" -eq 0 ] && echo "$out" | grep -q '^package 0\.2\.0$' && echo "$out" | grep -q '^status t$' || rc=1
+	else
+		echo "the package test's cluster did not start:"
+		tail -n 20 "$dir/server.log" 2>/dev/null
+		rc=1
+	fi
+
+	sg_as_root env DEBIAN_FRONTEND=noninteractive apt-get remove -y -q "postgresql-$SG_PG_MAJOR-spotgo-gss" >>"$dir/install.log" 2>&1 || rc=1
+	if [ -e "$lib" ]; then
+		echo "removing the package left $lib behind"
+		rc=1
+	else
+		echo "removed: $lib is gone"
+	fi
+	return $rc
 }
 
 # Print a TCP port that is free on 127.0.0.1 right now.

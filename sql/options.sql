@@ -56,7 +56,8 @@ ALTER FOREIGN DATA WRAPPER spotgo_gss OPTIONS (api 'gss');
 SHOW spotgo_gss.gss_server;
 SHOW spotgo_gss.spotgo_server;
 SHOW spotgo_gss.max_response_bytes;
-SET spotgo_gss.max_response_bytes = '10';
+-- (the message's form differs between majors: its SQLSTATE only)
+SELECT state FROM sb.err($$SET spotgo_gss.max_response_bytes = '10'$$);
 SET spotgo_gss.no_such_setting = 'x';
 RESET spotgo_gss.max_response_bytes;
 

@@ -7,7 +7,7 @@
 -- the test run (scripts/test), which this cluster inherits.
 --
 CREATE EXTENSION spotgo_gss;
-\dx spotgo_gss
+SELECT extname, extversion, extnamespace::regnamespace AS schema FROM pg_extension WHERE extname = 'spotgo_gss';
 
 CREATE SCHEMA sb;
 CREATE TABLE sb.out (line text);

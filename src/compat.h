@@ -4,8 +4,9 @@
  *		The one place where spotgo_gss bridges PostgreSQL major versions.
  *
  * Each block names the server change it covers.  Other files call the
- * wrappers below and carry no PG_VERSION_NUM tests of their own.  Supported:
- * PostgreSQL 13 to 17.
+ * wrappers below and carry no PG_VERSION_NUM tests of their own.  Tested:
+ * PostgreSQL 15, 17, 18 and 19; 16 is compiled by no test here (its code
+ * paths sit between 15 and 17).
  *
  *-------------------------------------------------------------------------
  */
@@ -130,6 +131,18 @@ compat_random_fraction(void)
  */
 #if PG_VERSION_NUM >= 150000
 #define COMPAT_HAVE_SHMEM_REQUEST_HOOK 1
+#endif
+
+/*
+ * PG17 replaced PGPROC.pgprocno with the global MyProcNumber (and
+ * GetPGProcByNumber()).  compat_my_proc_index() is this process's index in
+ * ProcGlobal->allProcs.
+ */
+#include "storage/proc.h"
+#if PG_VERSION_NUM >= 170000
+#define compat_my_proc_index() ((uint32) MyProcNumber)
+#else
+#define compat_my_proc_index() ((uint32) MyProc->pgprocno)
 #endif
 
 #endif							/* SPOTGO_GSS_COMPAT_H */

@@ -47,9 +47,14 @@
 #include "storage/proc.h"
 #include "storage/shmem.h"
 #include "tcop/tcopprot.h"
-#include "commands/dbcommands.h"
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "catalog/pg_database.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
+#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
 #include "compat.h"
@@ -148,15 +153,29 @@ launcher_nap(long ms)
 	}
 }
 
-/* whether spotgo_gss.database exists (pg_database is a shared catalog) */
+/*
+ * launcher_database_exists
+ *		Whether spotgo_gss.database exists.  pg_database is a shared catalog,
+ *		read with a plain heap scan as autovacuum's launcher reads it: with
+ *		no database selected there are no catalog caches or indexes to use.
+ */
 static bool
 launcher_database_exists(void)
 {
-	bool		found;
+	Relation	rel;
+	TableScanDesc scan;
+	HeapTuple	tup;
+	bool		found = false;
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
-	found = OidIsValid(get_database_oid(spotgo_gss_database, true));
+	(void) GetTransactionSnapshot();
+	rel = table_open(DatabaseRelationId, AccessShareLock);
+	scan = table_beginscan_catalog(rel, 0, NULL);
+	while (!found && HeapTupleIsValid(tup = heap_getnext(scan, ForwardScanDirection)))
+		found = strcmp(NameStr(((Form_pg_database) GETSTRUCT(tup))->datname), spotgo_gss_database) == 0;
+	table_endscan(scan);
+	table_close(rel, AccessShareLock);
 	CommitTransactionCommand();
 	return found;
 }
@@ -270,7 +289,7 @@ spotgo_gss_worker_main(Datum arg pg_attribute_unused())
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnection(spotgo_gss_database, NULL, 0);
 
-	pg_atomic_write_u32(&worker_shared->procno_plus_one, (uint32) MyProc->pgprocno + 1);
+	pg_atomic_write_u32(&worker_shared->procno_plus_one, compat_my_proc_index() + 1);
 	before_shmem_exit(worker_detach, (Datum) 0);
 	ereport(LOG,
 			(errmsg("spotgo_gss outbox worker started in database \"%s\"", spotgo_gss_database)));
