@@ -189,6 +189,13 @@ SELECT * FROM sb.err($$SELECT spotgo_gss.spotgo_create_order('{"orderNumber": "C
 SELECT sb.fault(jsonb_build_object('path', '/api/customerorders', 'status', 200,
   'body', jsonb_build_object('Pages', 1, 'Results', jsonb_build_array(jsonb_build_object('isrural', E'maybe\nLOG:  forged')))));
 SELECT * FROM sb.err($$SELECT count(*) FROM spotgo_gss.gss_customer_orders()$$);
+-- ... also where a type's input function would quote the value whole
+SELECT sb.fault(jsonb_build_object('path', '/api/v1/orders/query', 'status', 200,
+  'body', jsonb_build_object('items', jsonb_build_array(jsonb_build_object('orderId', E'x\nLOG:  forged')))));
+SELECT * FROM sb.err($$SELECT count(*) FROM spotgo_gss.spotgo_query_orders('{}')$$);
+SELECT sb.fault(jsonb_build_object('path', '/v2/order/', 'status', 200,
+  'body', jsonb_build_object('packingslipno', 'T1', 'picked', E'today\nLOG:  forged')));
+SELECT * FROM sb.err($$SELECT spotgo_gss.gss_order_status('T1')$$);
 -- GSS's words recorded on an outbox item (last_error) are cleaned too
 SELECT sb.fault(jsonb_build_object('path', '/api/customerorders', 'method', 'DELETE', 'status', 200,
   'body', jsonb_build_object('D1', E'Cannot be deleted.\nLOG:  forged')));

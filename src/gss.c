@@ -9,6 +9,7 @@
  * page k is parsed, so the transfer overlaps the parsing; two page memory
  * contexts alternate, so at most the page being parsed and the one arriving
  * are held.  Rows go into the function's tuplestore as they are parsed.
+ * An empty page ends a listing; one longer than max_pages is refused.
  *
  * Input is checked completely before the first request: an order must be a
  * JSON object with a non-empty string packingslipno, no number may appear

@@ -19,7 +19,10 @@
  * signal handling: the wait loop polls the sockets for at most
  * HTTP_POLL_MS at a time and calls CHECK_FOR_INTERRUPTS() between polls, so
  * query cancel and statement_timeout end a transfer within that time.  The
- * back-off and rate-limit pauses wait on the process latch.
+ * back-off and rate-limit pauses wait on the process latch.  Every wait
+ * ends the process on postmaster death: the latch waits with
+ * WL_EXIT_ON_PM_DEATH, the socket poll (not a latch wait) by checking
+ * PostmasterIsAlive() after each poll.
  *
  * libcurl's memory lives outside PostgreSQL's memory contexts, and an ERROR
  * unwinds with longjmp, so every attached transfer is detached (handle
@@ -33,7 +36,14 @@
  * MCXT_ALLOC_NO_OOM allocations, bounded by spotgo_gss.max_response_bytes.
  *
  * Secrets travel only in request headers, which are never logged or quoted
- * in messages; base_url cannot hold credentials (options.c).
+ * in messages; base_url cannot hold credentials (options.c).  Text that
+ * came from an API reaches a message only through http_append_clean()
+ * (control characters become spaces, invalid bytes '?'), after the key that
+ * was sent has been masked, and only then cut to length.
+ *
+ * http_raise_too_many_pages() is the one error of a listing that would need
+ * more than the server's max_pages requests; the page loops of gss.c and
+ * spotgo.c call it.
  *
  *-------------------------------------------------------------------------
  */

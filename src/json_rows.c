@@ -32,11 +32,17 @@
  * body is.  The body is the caller's, and is rewritten by the string
  * decoding.
  *
+ * Every body is checked to be UTF-8 once, as a whole, before it is parsed
+ * (jrows_server_text), since strings are taken in place and the lexer checks
+ * only their escapes; a body that is not raises SQLSTATE 22021 naming the
+ * field (and its path in the body) whose name or value holds the bad bytes.
+ *
  * Errors: a body that is not JSON, or of the wrong shape, raises SQLSTATE
  * 22032 naming the response (spec->what); a value of the wrong JSON type
  * for its column raises 22032 naming the field; a string the column type's
  * input function refuses (a timestamp or UUID) raises that function's error
- * (22007, 22P02), with the field in the context.
+ * (22007, 22P02), with the field in the context.  API text quoted in a
+ * message goes through http_clean_text() (http.c), the one cleaner.
  *
  *-------------------------------------------------------------------------
  */
@@ -623,6 +629,27 @@ jrows_fast_timestamp(const char *s, bool with_tz, Timestamp *result)
 }
 
 /*
+ * jrows_input_text_ok
+ *		Whether a string may go to a type's input function, whose error
+ *		message would quote it whole: no control character (C0, DEL, C1) and
+ *		at most 100 bytes, which no timestamp, UUID or integer needs.  Other
+ *		strings are refused by jrows_bad_value(), which quotes them cleaned.
+ */
+static bool
+jrows_input_text_ok(const char *s)
+{
+	const unsigned char *p = (const unsigned char *) s;
+
+	for (; *p; p++)
+	{
+		if (p - (const unsigned char *) s >= 100 || *p < 0x20 || *p == 0x7f ||
+			(*p == 0xc2 && p[1] >= 0x80 && p[1] < 0xa0))
+			return false;
+	}
+	return true;
+}
+
+/*
  * jrows_convert
  *		A scalar token to the column's type; sets *isnull for JSON null and
  *		for empty strings in non-text columns.
@@ -660,7 +687,7 @@ jrows_convert(JrowsState *st, const JrowsColumn *col, char *token, JsonTokenType
 				break;
 			}
 		case JR_INT4:
-			if (tt != JSON_TOKEN_NUMBER && tt != JSON_TOKEN_STRING)
+			if ((tt != JSON_TOKEN_NUMBER && tt != JSON_TOKEN_STRING) || !jrows_input_text_ok(token))
 				jrows_bad_value(st, col, token, "an integer");
 			return Int32GetDatum(pg_strtoint32(token));
 		case JR_TIMESTAMP:
@@ -673,6 +700,8 @@ jrows_convert(JrowsState *st, const JrowsColumn *col, char *token, JsonTokenType
 					jrows_bad_value(st, col, token, "a timestamp");
 				if (jrows_fast_timestamp(token, tz, &ts))
 					return TimestampGetDatum(ts);
+				if (!jrows_input_text_ok(token))
+					jrows_bad_value(st, col, token, "a timestamp");
 				if (tz)
 					return DirectFunctionCall3(timestamptz_in, CStringGetDatum(token),
 											   ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
@@ -680,7 +709,7 @@ jrows_convert(JrowsState *st, const JrowsColumn *col, char *token, JsonTokenType
 										   ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
 			}
 		case JR_UUID:
-			if (tt != JSON_TOKEN_STRING)
+			if (tt != JSON_TOKEN_STRING || !jrows_input_text_ok(token))
 				jrows_bad_value(st, col, token, "a UUID");
 			return DirectFunctionCall1(uuid_in, CStringGetDatum(token));
 		case JR_JSONB:

@@ -9,7 +9,8 @@
  * mappings carry the secret key, as postgres_fdw keeps passwords.  The
  * validator sees the complete option list of an object on every CREATE and
  * ALTER, so per-API rules (site_id required for gss, spotgo-only options)
- * are checked here, before any request is made.  Values that end up in HTTP
+ * are checked here, before any request is made.  max_pages (default 10000)
+ * bounds the requests of one listing.  Values that end up in HTTP
  * headers are refused when they hold control characters, so no option can
  * inject a header.  Messages never quote a secret's value.
  *

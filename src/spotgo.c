@@ -18,7 +18,9 @@
  *
  * Query pages are read one after another: the continuation token of a page
  * is only known once the page has been read.  Each page is parsed straight
- * into the tuplestore in its own memory context.
+ * into the tuplestore in its own memory context.  One loop
+ * (spotgo_query_pages) serves the SQL function and the outbox's lookup of
+ * an order id; it ends on a token answered twice and at max_pages pages.
  *
  *-------------------------------------------------------------------------
  */
