@@ -1310,5 +1310,5 @@ http_raise_too_many_pages(ApiEndpoint *ep, const char *what, const char *api_sai
 			 errmsg("the %s from server \"%s\" has more than max_pages (%d) pages",
 					what, ep->servername, ep->max_pages),
 			 errdetail("%s", api_said),
-			 errhint("Raise the server option max_pages if the listing is really that long, or narrow it with a filter.")));
+			 errhint("Raise the server option max_pages (or page_size) if the listing is really that long, or narrow it with a filter.")));
 }
