@@ -9,6 +9,7 @@
  * page k is parsed, so the transfer overlaps the parsing; two page memory
  * contexts alternate, so at most the page being parsed and the one arriving
  * are held.  Rows go into the function's tuplestore as they are parsed.
+ * An empty page ends a listing; one longer than max_pages is refused.
  *
  * Input is checked completely before the first request: an order must be a
  * JSON object with a non-empty string packingslipno, no number may appear
@@ -205,6 +206,73 @@ gss_check_natts(ReturnSetInfo *rsinfo, int natts)
 		elog(ERROR, "result type has %d columns, expected %d", rsinfo->setDesc->natts, natts);
 }
 
+/* a key and its position in the input, for gss_first_repeat() */
+typedef struct GssKeyPos
+{
+	const char *key;
+	int			pos;
+} GssKeyPos;
+
+static int
+gss_keypos_cmp(const void *a, const void *b, void *arg)
+{
+	const GssKeyPos *x = (const GssKeyPos *) a;
+	const GssKeyPos *y = (const GssKeyPos *) b;
+	uint32	   *calls = (uint32 *) arg;
+	int			c;
+
+	/* a long sort stays cancellable (pg_qsort holds nothing to release) */
+	if ((++*calls & 0xFFFF) == 0)
+		CHECK_FOR_INTERRUPTS();
+	c = strcmp(x->key, y->key);
+	if (c != 0)
+		return c;
+	return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+/*
+ * gss_first_repeat
+ *		Whether a string appears twice in keys[0..n); if so, *first and
+ *		*second get the positions a pairwise scan in input order would report
+ *		first: the smallest second position, with the earliest twin.  Sorts
+ *		the positions (O(n log n)), interruptible.
+ */
+static bool
+gss_first_repeat(char **keys, int n, int *first, int *second)
+{
+	GssKeyPos  *kp;
+	uint32		calls = 0;
+	bool		found = false;
+
+	if (n < 2)
+		return false;
+	kp = palloc(sizeof(GssKeyPos) * n);
+	for (int i = 0; i < n; i++)
+	{
+		kp[i].key = keys[i];
+		kp[i].pos = i;
+	}
+	qsort_arg(kp, n, sizeof(GssKeyPos), gss_keypos_cmp, &calls);
+	for (int i = 1; i < n; i++)
+	{
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		if (strcmp(kp[i].key, kp[i - 1].key) != 0)
+			continue;
+		/* within a run of equal keys, positions ascend: its first two count */
+		if (i >= 2 && strcmp(kp[i - 1].key, kp[i - 2].key) == 0)
+			continue;
+		if (!found || kp[i].pos < *second)
+		{
+			*first = kp[i - 1].pos;
+			*second = kp[i].pos;
+			found = true;
+		}
+	}
+	pfree(kp);
+	return found;
+}
+
 /*
  * gss_slip_numbers
  *		The elements of a text[] of packing-slip numbers, checked: no NULL or
@@ -227,6 +295,7 @@ gss_slip_numbers(ArrayType *arr, const char *argname, bool for_list, bool unique
 	nums = palloc(sizeof(char *) * Max(n, 1));
 	for (int i = 0; i < n; i++)
 	{
+		CHECK_FOR_INTERRUPTS();
 		if (nulls[i])
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -242,12 +311,17 @@ gss_slip_numbers(ArrayType *arr, const char *argname, bool for_list, bool unique
 					 errmsg("packing-slip number \"%s\" contains a comma", nums[i]),
 					 errdetail("GoSweetSpot takes packing-slip numbers as a comma-separated list and has no way to escape a comma inside one."),
 					 errhint("Use spotgo_gss.gss_order_status() for this number; it is sent in the URL path.")));
-		if (unique)
-			for (int j = 0; j < i; j++)
-				if (strcmp(nums[i], nums[j]) == 0)
-					ereport(ERROR,
-							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-							 errmsg("packing-slip number \"%s\" appears more than once in %s", nums[i], argname)));
+	}
+	if (unique)
+	{
+		int			first;
+		int			second;
+
+		if (gss_first_repeat(nums, n, &first, &second))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("packing-slip number \"%s\" appears more than once in %s", nums[second], argname),
+					 errdetail("%s[%d] and %s[%d] are the same.", argname, first + 1, argname, second + 1)));
 	}
 	*out = nums;
 	return n;
@@ -325,6 +399,15 @@ gss_page_begin(ApiEndpoint *ep, const char *filter, int page, MemoryContext cxt,
  *		Fetch every page of GET /api/customerorders?<filter>&page=..&pagesize=..
  *		into the tuplestore, overlapping each page's transfer with the parsing
  *		of the one before.
+ *
+ *		Each answer's "Pages" says how many pages there are.  A page with no
+ *		rows ends the listing, whatever "Pages" says: orders processed or
+ *		deleted since page 1 shorten a listing, and GSS's "Pages" does not
+ *		follow, so an empty page means there is nothing more to read (and an
+ *		answer claiming billions of empty pages costs one request).  A listing
+ *		whose "Pages" is above the server's max_pages fails (54000) as soon
+ *		as an answer says so, without reading the pages: at most max_pages
+ *		requests are made.
  */
 static void
 gss_list_pages(ApiEndpoint *ep, ReturnSetInfo *rsinfo, const char *filter)
@@ -353,6 +436,7 @@ gss_list_pages(ApiEndpoint *ep, ReturnSetInfo *rsinfo, const char *filter)
 		HttpRequest *req;
 		HttpResponse resp;
 		char	   *captured[1];
+		int64		nrows;
 
 		pc.page = page;
 		if (next == NULL)
@@ -369,7 +453,7 @@ gss_list_pages(ApiEndpoint *ep, ReturnSetInfo *rsinfo, const char *filter)
 			next = gss_page_begin(ep, filter, page + 1, page_cxt[(page + 1) % 2], &next_req);
 
 		old = MemoryContextSwitchTo(cxt);
-		jrows_parse(&gss_page_spec, resp.body, resp.body_len, gss_emit_tuplestore, rsinfo, captured);
+		nrows = jrows_parse(&gss_page_spec, resp.body, resp.body_len, gss_emit_tuplestore, rsinfo, captured);
 		MemoryContextSwitchTo(old);
 
 		if (captured[0] != NULL)
@@ -380,13 +464,24 @@ gss_list_pages(ApiEndpoint *ep, ReturnSetInfo *rsinfo, const char *filter)
 			if (*end != '\0' || p < 0 || p > INT_MAX)
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_JSON_TEXT),
-						 errmsg("unexpected value for field \"Pages\" in the GoSweetSpot customer-order list"),
-						 errdetail("Expected a page count, got \"%.50s\".", captured[0])));
+						 errmsg("unexpected value for field \"Pages\" in the %s", gss_page_spec.what),
+						 errdetail("Expected a page count, got \"%s\".",
+								   http_clean_text(captured[0], strlen(captured[0]), 50))));
 			pages = (int) p;
 		}
 		else if (page == 1)
 			pages = 1;
 		MemoryContextReset(cxt);
+
+		if (nrows == 0 && page < pages)
+		{
+			elog(DEBUG1, "spotgo_gss: page %d of %d of the GoSweetSpot customer orders is empty: the listing ends there",
+				 page, pages);
+			break;
+		}
+		if (pages > ep->max_pages)
+			http_raise_too_many_pages(ep, gss_page_spec.what,
+									  psprintf("The answer to page %d said \"Pages\": %d.", page, pages));
 	}
 
 	error_context_stack = errcb.previous;
@@ -727,6 +822,7 @@ gss_orders_from_jsonb(Jsonb *jb, bool single, GssOrderText **out)
 
 		if (tok != WJB_ELEM)
 			continue;
+		CHECK_FOR_INTERRUPTS();
 		path = psprintf("orders[%d]", n);
 		if (v.type != jbvBinary || !JsonContainerIsObject(v.val.binary.data))
 			gss_bad_order(path, "Each element must be an order object.");
@@ -736,12 +832,6 @@ gss_orders_from_jsonb(Jsonb *jb, bool single, GssOrderText **out)
 			orders = repalloc(orders, sizeof(GssOrderText) * cap);
 		}
 		orders[n].slip = gss_check_order(v.val.binary.data, path);
-		for (int j = 0; j < n; j++)
-			if (strcmp(orders[j].slip, orders[n].slip) == 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("packing-slip number \"%s\" appears more than once in orders", orders[n].slip),
-						 errdetail("orders[%d] and orders[%d] have the same packingslipno.", j, n)));
 		{
 			StringInfoData buf;
 
@@ -751,6 +841,21 @@ gss_orders_from_jsonb(Jsonb *jb, bool single, GssOrderText **out)
 			orders[n].len = buf.len;
 		}
 		n++;
+	}
+	if (n > 1)
+	{
+		char	  **slips = palloc(sizeof(char *) * n);
+		int			first;
+		int			second;
+
+		for (int i = 0; i < n; i++)
+			slips[i] = orders[i].slip;
+		if (gss_first_repeat(slips, n, &first, &second))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("packing-slip number \"%s\" appears more than once in orders", slips[second]),
+					 errdetail("orders[%d] and orders[%d] have the same packingslipno.", first, second)));
+		pfree(slips);
 	}
 	*out = orders;
 	return n;
@@ -1153,7 +1258,9 @@ gss_push_upserts(ApiEndpoint *ep, PushItem **items, int n)
 				/* GSS ignores changes to processed orders: this change cannot land */
 				push_failed_text(items[i], resp.status, true,
 								 psprintf("GoSweetSpot ignored the order: %s",
-										  r->msg && r->msg[0] ? r->msg : "already processed"));
+										  r->msg && r->msg[0] ?
+										  http_clean_text(r->msg, strlen(r->msg), 500) :
+										  "already processed"));
 				items[i]->response = gss_push_response("msg", r->msg, "result", false);
 			}
 		}
@@ -1188,14 +1295,16 @@ gss_push_deletes(ApiEndpoint *ep, PushItem **items, int n)
 								 "the GoSweetSpot answer did not mention this order");
 			else if (strstr(outcome, "Already processed") != NULL)
 			{
-				push_failed_text(items[i], resp.status, true, outcome);
+				push_failed_text(items[i], resp.status, true,
+								 http_clean_text(outcome, strlen(outcome), 500));
 				items[i]->response = gss_push_response("outcome", outcome, NULL, false);
 			}
 			else if (strcmp(outcome, "Deleted.") == 0 || strstr(outcome, "Already deleted") != NULL ||
 					 strstr(outcome, "Invalid packing slip number") != NULL)
 				push_done(items[i], resp.status, gss_push_response("outcome", outcome, NULL, false));
 			else
-				push_failed_text(items[i], resp.status, false, outcome);
+				push_failed_text(items[i], resp.status, false,
+								 http_clean_text(outcome, strlen(outcome), 500));
 		}
 	}
 }

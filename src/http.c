@@ -19,7 +19,10 @@
  * signal handling: the wait loop polls the sockets for at most
  * HTTP_POLL_MS at a time and calls CHECK_FOR_INTERRUPTS() between polls, so
  * query cancel and statement_timeout end a transfer within that time.  The
- * back-off and rate-limit pauses wait on the process latch.
+ * back-off and rate-limit pauses wait on the process latch.  Every wait
+ * ends the process on postmaster death: the latch waits with
+ * WL_EXIT_ON_PM_DEATH, the socket poll (not a latch wait) by checking
+ * PostmasterIsAlive() after each poll.
  *
  * libcurl's memory lives outside PostgreSQL's memory contexts, and an ERROR
  * unwinds with longjmp, so every attached transfer is detached (handle
@@ -33,7 +36,14 @@
  * MCXT_ALLOC_NO_OOM allocations, bounded by spotgo_gss.max_response_bytes.
  *
  * Secrets travel only in request headers, which are never logged or quoted
- * in messages; base_url cannot hold credentials (options.c).
+ * in messages; base_url cannot hold credentials (options.c).  Text that
+ * came from an API reaches a message only through http_append_clean()
+ * (control characters become spaces, invalid bytes '?'), after the key that
+ * was sent has been masked, and only then cut to length.
+ *
+ * http_raise_too_many_pages() is the one error of a listing that would need
+ * more than the server's max_pages requests; the page loops of gss.c and
+ * spotgo.c call it.
  *
  *-------------------------------------------------------------------------
  */
@@ -47,7 +57,9 @@
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "portability/instr_time.h"
+#include "storage/ipc.h"
 #include "storage/latch.h"
+#include "storage/pmsignal.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
@@ -254,18 +266,26 @@ http_add_header(HttpRequest *req, const char *name, const char *value)
  * http_append_encoded
  *		Append s percent-encoded (RFC 3986: all but unreserved characters),
  *		for a path segment or a query value.
+ *
+ *		A value that is "." or ".." has its dots encoded too ("%2E%2E"): as a
+ *		path segment it would otherwise be a dot segment, which libcurl (and
+ *		any RFC 3986 client or server) removes, so that GET /v2/order/..
+ *		would become GET /v2/.  Encoding keeps the segment a name at every
+ *		hop, where CURLOPT_PATH_AS_IS would only keep libcurl from
+ *		normalising it; in a query value "%2E" means the same as ".".
  */
 void
 http_append_encoded(StringInfo buf, const char *s)
 {
 	static const char hex[] = "0123456789ABCDEF";
+	bool		dots = strcmp(s, ".") == 0 || strcmp(s, "..") == 0;
 
 	for (; *s; s++)
 	{
 		unsigned char c = (unsigned char) *s;
 
 		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-			(c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~')
+			(c >= '0' && c <= '9') || c == '-' || (c == '.' && !dots) || c == '_' || c == '~')
 			appendStringInfoChar(buf, (char) c);
 		else
 		{
@@ -601,6 +621,9 @@ http_attach(HttpTransfer *x)
  *		Run the multi handle until x has finished, polling its sockets at most
  *		HTTP_POLL_MS at a time so that cancel and statement_timeout are seen
  *		promptly.  On ERROR (an interrupt) x is detached before re-throwing.
+ *		When the postmaster has died the process exits at once (status 1, as
+ *		WL_EXIT_ON_PM_DEATH does): a signal interrupts the poll, and the
+ *		check runs after every poll.
  */
 static void
 http_drive(HttpTransfer *x)
@@ -630,6 +653,9 @@ http_drive(HttpTransfer *x)
 			if (x->done)
 				break;
 			curl_multi_poll(http_multi, NULL, 0, HTTP_POLL_MS, NULL);
+			/* the poll is not a latch wait: see to postmaster death here */
+			if (!PostmasterIsAlive())
+				proc_exit(1);
 			CHECK_FOR_INTERRUPTS();
 		}
 	}
@@ -643,7 +669,8 @@ http_drive(HttpTransfer *x)
 
 /*
  * http_sleep_ms
- *		Wait on the latch, ending at once on cancel or statement_timeout.
+ *		Wait on the latch, ending at once on cancel or statement_timeout, and
+ *		exiting the process on postmaster death (WL_EXIT_ON_PM_DEATH).
  */
 static void
 http_sleep_ms(long ms)
@@ -820,6 +847,19 @@ http_path_only(HttpRequest *req)
 }
 
 /*
+ * http_curl_error
+ *		libcurl's words on a failed transfer; they may quote what the peer
+ *		sent, so they are cleaned like API text.  palloc'd.
+ */
+static char *
+http_curl_error(HttpTransfer *x)
+{
+	const char *e = x->errbuf[0] ? x->errbuf : curl_easy_strerror(x->result);
+
+	return http_clean_text(e, strlen(e), HTTP_MESSAGE_MAX);
+}
+
+/*
  * http_transport_text
  *		One line on why a transfer produced no usable response.  palloc'd.
  */
@@ -832,8 +872,7 @@ http_transport_text(HttpTransfer *x)
 		return pstrdup("out of memory while receiving the response");
 	if (x->result == CURLE_OPERATION_TIMEDOUT)
 		return psprintf("timed out after %d ms (%d attempt(s))", x->ep->timeout_ms, x->attempt);
-	return psprintf("%s (%d attempt(s))",
-					x->errbuf[0] ? x->errbuf : curl_easy_strerror(x->result), x->attempt);
+	return psprintf("%s (%d attempt(s))", http_curl_error(x), x->attempt);
 }
 
 /*
@@ -869,7 +908,7 @@ http_raise_transport(HttpTransfer *x)
 			 errmsg("could not complete request to server \"%s\"", ep->servername),
 			 errdetail("%s %s failed after %d attempt(s): %s",
 					   x->req->method, http_path_only(x->req), x->attempt,
-					   x->errbuf[0] ? x->errbuf : curl_easy_strerror(x->result)),
+					   http_curl_error(x)),
 			 ep->verify_tls && (x->result == CURLE_PEER_FAILED_VERIFICATION ||
 								x->result == CURLE_SSL_CACERT_BADFILE) ?
 			 errhint("Check the server's certificate, or name a CA bundle with the server option ca_file.") : 0));
@@ -983,30 +1022,108 @@ http_ok(const HttpResponse *resp)
 	return resp->status >= 200 && resp->status < 300;
 }
 
-/* append s to buf without control characters, cutting at max bytes */
+/*
+ * http_append_clean
+ *		Append len bytes of text that came from an API (s need not be
+ *		NUL-terminated) to buf, fit for a message, DETAIL, HINT, WARNING or a
+ *		status column: every control character (C0, DEL and, in UTF-8, C1)
+ *		becomes a space, so that API text can never start a line of its own
+ *		in the server log (a forged "LOG:  ..."), and every byte that is not
+ *		part of a valid character of the database encoding becomes '?'.  At
+ *		most max bytes of s are taken, whole characters only, and "..." marks
+ *		a cut.  This is the one place where API text is made fit for a
+ *		message: every piece of it that reaches one passes through here.
+ */
 static void
 http_append_clean(StringInfo buf, const char *s, size_t len, size_t max)
 {
 	int			enc = GetDatabaseEncoding();
-	size_t		ok = 0;
-	bool		cut = len > max;
+	size_t		i = 0;
 
-	if (cut)
-		len = max;
-	/* keep whole, valid characters only */
-	while (ok < len)
+	while (i < len)
 	{
-		int			l = pg_encoding_mblen(enc, s + ok);
+		unsigned char c = (unsigned char) s[i];
+		int			l = 1;
+		bool		valid = true;
 
-		if (ok + l > len || !pg_verify_mbstr(enc, s + ok, l, true))
-			break;
-		ok += l;
+		if (c >= 0x80)
+		{
+			l = pg_encoding_mblen(enc, s + i);
+			valid = (size_t) l <= len - i && pg_verify_mbstr(enc, s + i, l, true);
+			if (!valid)
+				l = 1;
+		}
+		if (i + l > max)
+		{
+			appendStringInfoString(buf, "...");
+			return;
+		}
+		if (!valid)
+			appendStringInfoChar(buf, '?');
+		else if (c < 0x20 || c == 0x7f ||
+				 (enc == PG_UTF8 && c == 0xc2 && (unsigned char) s[i + 1] < 0xa0))
+			appendStringInfoChar(buf, ' ');
+		else
+			appendBinaryStringInfo(buf, s + i, l);
+		i += l;
 	}
-	len = ok;
-	for (size_t i = 0; i < len; i++)
-		appendStringInfoChar(buf, ((unsigned char) s[i] < 0x20) ? ' ' : s[i]);
-	if (cut)
-		appendStringInfoString(buf, "...");
+}
+
+/*
+ * http_clean_text
+ *		len bytes of API text as http_append_clean() makes them (at most max
+ *		bytes taken); palloc'd.  For API text quoted outside this file.
+ */
+char *
+http_clean_text(const char *s, size_t len, size_t max)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	if (s != NULL)
+		http_append_clean(&buf, s, len, max);
+	return buf.data;
+}
+
+/*
+ * http_append_api_text
+ *		Append len bytes of API text to buf as http_append_clean() does (at
+ *		most HTTP_MESSAGE_MAX bytes), with every occurrence of secret (the
+ *		key that was sent, should the API echo it) replaced by "********"
+ *		first: masking before cutting, so that a key that straddles the cut
+ *		cannot leave its first characters behind.
+ */
+static void
+http_append_api_text(StringInfo buf, const char *s, size_t len, const char *secret)
+{
+	size_t		slen = secret ? strlen(secret) : 0;
+	size_t		scan;
+	StringInfoData masked;
+	size_t		from = 0;
+
+	if (slen == 0)
+	{
+		http_append_clean(buf, s, len, HTTP_MESSAGE_MAX);
+		return;
+	}
+	/* a key that starts before the cut matters; past that, nothing is shown */
+	scan = Min(len, (size_t) HTTP_MESSAGE_MAX + slen);
+	initStringInfo(&masked);
+	for (size_t i = 0; i + slen <= scan;)
+	{
+		if (s[i] == secret[0] && memcmp(s + i, secret, slen) == 0)
+		{
+			appendBinaryStringInfo(&masked, s + from, i - from);
+			appendStringInfoString(&masked, "********");
+			i += slen;
+			from = i;
+		}
+		else
+			i++;
+	}
+	appendBinaryStringInfo(&masked, s + from, len - from);
+	http_append_clean(buf, masked.data, masked.len, HTTP_MESSAGE_MAX);
+	pfree(masked.data);
 }
 
 /* the string value of key (matched case-insensitively) in a jsonb object, or NULL */
@@ -1039,44 +1156,16 @@ http_jsonb_get(Jsonb *jb, const char *key, enum jbvType type)
 	return NULL;
 }
 
-static char *http_api_message_raw(const char *body, size_t len);
-
 /*
  * http_api_message
  *		The API's own words from an error body: a ProblemDetails' title,
  *		detail and field errors ("Field: message"), an ASP.NET {"Message"},
- *		else the body itself, trimmed.  NULL for an empty body.  The key that
- *		was sent is masked, should an API echo it.  palloc'd.
+ *		else the body itself, trimmed.  NULL for an empty body.  Every piece
+ *		is masked (secret: the key that was sent) and then cleaned and cut
+ *		(http_append_api_text).  palloc'd.
  */
-/* replace every occurrence of secret in msg (palloc'd) */
-static char *
-http_redact(char *msg, const char *secret)
-{
-	StringInfoData buf;
-	size_t		slen;
-	char	   *p;
-	char	   *hit;
-
-	if (msg == NULL || secret == NULL || (slen = strlen(secret)) == 0 || strstr(msg, secret) == NULL)
-		return msg;
-	initStringInfo(&buf);
-	for (p = msg; (hit = strstr(p, secret)) != NULL; p = hit + slen)
-	{
-		appendBinaryStringInfo(&buf, p, hit - p);
-		appendStringInfoString(&buf, "********");
-	}
-	appendStringInfoString(&buf, p);
-	return buf.data;
-}
-
 char *
 http_api_message(const char *body, size_t len, const char *secret)
-{
-	return http_redact(http_api_message_raw(body, len), secret);
-}
-
-static char *
-http_api_message_raw(const char *body, size_t len)
 {
 	StringInfoData buf;
 	JsonLexContext *lex;
@@ -1092,7 +1181,7 @@ http_api_message_raw(const char *body, size_t len)
 	if (len > 65536 || pg_parse_json(lex, &nullSemAction) != JSON_SUCCESS ||
 		(body[strspn(body, " \t\r\n")] != '{'))
 	{
-		http_append_clean(&buf, body, len, HTTP_MESSAGE_MAX);
+		http_append_api_text(&buf, body, len, secret);
 		return buf.data;
 	}
 
@@ -1104,7 +1193,7 @@ http_api_message_raw(const char *body, size_t len)
 			continue;
 		if (buf.len > 0)
 			appendStringInfoChar(&buf, ' ');
-		http_append_clean(&buf, v->val.string.val, v->val.string.len, HTTP_MESSAGE_MAX);
+		http_append_api_text(&buf, v->val.string.val, v->val.string.len, secret);
 	}
 
 	/* ProblemDetails field errors: {"Field": ["message", ...], ...} */
@@ -1114,7 +1203,7 @@ http_api_message_raw(const char *body, size_t len)
 		JsonbIterator *it = JsonbIteratorInit(v->val.binary.data);
 		JsonbValue	e;
 		JsonbIteratorToken tok;
-		char	   *field = NULL;
+		JsonbValue	field = {0};
 		int			level = 0;
 
 		while ((tok = JsonbIteratorNext(&it, &e, false)) != WJB_DONE)
@@ -1124,17 +1213,21 @@ http_api_message_raw(const char *body, size_t len)
 			else if (tok == WJB_END_OBJECT || tok == WJB_END_ARRAY)
 				level--;
 			else if (tok == WJB_KEY && level == 1)
-				field = pnstrdup(e.val.string.val, e.val.string.len);
-			else if ((tok == WJB_ELEM || tok == WJB_VALUE) && e.type == jbvString && field)
+				field = e;
+			else if ((tok == WJB_ELEM || tok == WJB_VALUE) && e.type == jbvString &&
+					 field.type == jbvString)
 			{
-				appendStringInfo(&buf, "%s%s: ", buf.len > 0 ? " " : "", field);
-				http_append_clean(&buf, e.val.string.val, e.val.string.len, HTTP_MESSAGE_MAX);
+				if (buf.len > 0)
+					appendStringInfoChar(&buf, ' ');
+				http_append_api_text(&buf, field.val.string.val, field.val.string.len, secret);
+				appendStringInfoString(&buf, ": ");
+				http_append_api_text(&buf, e.val.string.val, e.val.string.len, secret);
 			}
 		}
 	}
 
 	if (buf.len == 0)
-		http_append_clean(&buf, body, len, HTTP_MESSAGE_MAX);
+		http_append_api_text(&buf, body, len, secret);
 	return buf.data;
 }
 
@@ -1199,4 +1292,23 @@ http_raise_for_status(ApiEndpoint *ep, HttpRequest *req, HttpResponse *resp)
 					 resp->attempts) :
 			 (st >= 500 && resp->attempts > 1) ?
 			 errhint("The request was sent %d times.", resp->attempts) : 0));
+}
+
+/*
+ * http_raise_too_many_pages
+ *		Raise the error for a listing that would take more requests than the
+ *		server's max_pages (SQLSTATE 54000).  what names the listing as the
+ *		parser's messages do ("GoSweetSpot customer-order list"); api_said is
+ *		the DETAIL: a sentence on what the API sent that asks for more pages,
+ *		its API text already cleaned.
+ */
+void
+http_raise_too_many_pages(ApiEndpoint *ep, const char *what, const char *api_said)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+			 errmsg("the %s from server \"%s\" has more than max_pages (%d) pages",
+					what, ep->servername, ep->max_pages),
+			 errdetail("%s", api_said),
+			 errhint("Raise the server option max_pages (or page_size) if the listing is really that long, or narrow it with a filter.")));
 }

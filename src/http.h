@@ -65,5 +65,8 @@ extern bool http_ok(const HttpResponse *resp);
 extern void http_raise_for_status(ApiEndpoint *ep, HttpRequest *req, HttpResponse *resp);
 extern char *http_api_message(const char *body, size_t len, const char *secret);
 extern char *http_failure_text(const HttpResponse *resp);
+extern char *http_clean_text(const char *s, size_t len, size_t max);
+extern void http_raise_too_many_pages(ApiEndpoint *ep, const char *what,
+									  const char *api_said) pg_attribute_noreturn();
 
 #endif							/* SPOTGO_GSS_HTTP_H */

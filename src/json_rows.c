@@ -32,11 +32,17 @@
  * body is.  The body is the caller's, and is rewritten by the string
  * decoding.
  *
+ * Every body is checked to be UTF-8 once, as a whole, before it is parsed
+ * (jrows_server_text), since strings are taken in place and the lexer checks
+ * only their escapes; a body that is not raises SQLSTATE 22021 naming the
+ * field (and its path in the body) whose name or value holds the bad bytes.
+ *
  * Errors: a body that is not JSON, or of the wrong shape, raises SQLSTATE
  * 22032 naming the response (spec->what); a value of the wrong JSON type
  * for its column raises 22032 naming the field; a string the column type's
  * input function refuses (a timestamp or UUID) raises that function's error
- * (22007, 22P02), with the field in the context.
+ * (22007, 22P02), with the field in the context.  API text quoted in a
+ * message goes through http_clean_text() (http.c), the one cleaner.
  *
  *-------------------------------------------------------------------------
  */
@@ -56,6 +62,7 @@
 #include "utils/uuid.h"
 
 #include "compat.h"
+#include "http.h"
 #include "json_rows.h"
 
 #define JR_MAX_DEPTH		256
@@ -252,6 +259,266 @@ jrows_index_for(JrowsState *st, const JrowsColumn *cols)
 	return idx;
 }
 
+/* ---- text encoding ---- */
+
+/*
+ * Both APIs answer in UTF-8.  PostgreSQL's JSON lexer checks \u escapes but
+ * not the raw bytes of a string, and the strings of a body are taken in
+ * place, so a body is checked as a whole, once, before it is parsed: one
+ * fast pass (pg_verify_mbstr) over bytes that are about to be read anyway.
+ * Only when that fails is the body walked again, to name the field that holds
+ * the bad bytes.
+ */
+
+/* where a body's first invalid byte is, for messages */
+typedef struct JrowsBadText
+{
+	char	   *field;			/* JSON field name (cleaned), or NULL */
+	char	   *path;			/* e.g. Results[0].consignee, or NULL */
+	bool		in_name;		/* the bytes are in a field name */
+	size_t		offset;			/* byte offset in the body */
+	char	   *bytes;			/* "0xff 0xfe" */
+} JrowsBadText;
+
+/* one open container on the way to the bad bytes */
+typedef struct JrowsPathStep
+{
+	bool		is_array;
+	int			index;			/* array: element number */
+	const char *key;			/* object: the current field name, in the body */
+	int			keylen;
+} JrowsPathStep;
+
+/* the offset of the first byte of s that does not start a valid UTF-8 character, or len */
+static size_t
+jrows_first_bad_byte(const char *s, size_t len)
+{
+	size_t		i = 0;
+
+	while (i < len)
+	{
+		unsigned char c = (unsigned char) s[i];
+		int			l;
+
+		if (c != 0 && c < 0x80)
+		{
+			i++;
+			continue;
+		}
+		l = pg_utf_mblen((const unsigned char *) s + i);
+		if (c == 0 || (size_t) l > len - i || !pg_verify_mbstr(PG_UTF8, s + i, l, true))
+			return i;
+		i += l;
+	}
+	return len;
+}
+
+/* "0xff 0xfe": the invalid bytes from s[off], up to 4 and up to end */
+static char *
+jrows_bad_bytes(const char *s, size_t off, size_t end)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (size_t i = off; i < end && i < off + 4; i++)
+	{
+		if (i > off && jrows_first_bad_byte(s + i, end - i) != 0)
+			break;
+		appendStringInfo(&buf, "%s0x%02x", i > off ? " " : "", (unsigned char) s[i]);
+	}
+	return buf.data;
+}
+
+/* the path of the value the walk is at, e.g. Results[3].status.Picked */
+static char *
+jrows_path_text(JrowsPathStep *steps, int depth)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (int i = 1; i <= depth; i++)
+	{
+		if (steps[i].is_array)
+			appendStringInfo(&buf, "[%d]", steps[i].index);
+		else if (steps[i].key != NULL)
+		{
+			if (buf.len > 0)
+				appendStringInfoChar(&buf, '.');
+			appendStringInfoString(&buf, http_clean_text(steps[i].key, steps[i].keylen, 100));
+		}
+	}
+	return buf.data;
+}
+
+/*
+ * jrows_find_bad_text
+ *		Fill *bad with where the first byte of body that is not valid UTF-8
+ *		sits: the field whose name or string value holds it, found by walking
+ *		the body's tokens up to it.  Never raises on a malformed body: what
+ *		cannot be placed is reported by offset only.
+ */
+static void
+jrows_find_bad_text(char *body, size_t len, JrowsBadText *bad)
+{
+	JrowsPathStep *steps = palloc0(sizeof(JrowsPathStep) * (JR_MAX_DEPTH + 1));
+	int			depth = 0;
+	int			untracked = 0;	/* containers open beyond JR_MAX_DEPTH */
+	bool		expect_key = false;
+	JsonLexContext *lex;
+
+	memset(bad, 0, sizeof(JrowsBadText));
+	bad->offset = jrows_first_bad_byte(body, len);
+	bad->bytes = jrows_bad_bytes(body, bad->offset, len);
+	if (len > (size_t) PG_INT32_MAX)
+		return;
+
+	lex = compat_json_lexer(body, (int) len, false);
+	while (json_lex(lex) == JSON_SUCCESS && lex->token_type != JSON_TOKEN_END)
+	{
+		size_t		start = lex->token_start - body;
+		size_t		stop = lex->token_terminator - body;
+		JrowsPathStep *top = &steps[depth];
+
+		if (start > bad->offset)
+			break;				/* past it: it is not inside a token */
+		switch (lex->token_type)
+		{
+			case JSON_TOKEN_OBJECT_START:
+			case JSON_TOKEN_ARRAY_START:
+				if (depth < JR_MAX_DEPTH && untracked == 0)
+				{
+					depth++;
+					steps[depth].is_array = lex->token_type == JSON_TOKEN_ARRAY_START;
+					steps[depth].index = 0;
+					steps[depth].key = NULL;
+				}
+				else
+					untracked++;
+				expect_key = lex->token_type == JSON_TOKEN_OBJECT_START;
+				break;
+			case JSON_TOKEN_OBJECT_END:
+			case JSON_TOKEN_ARRAY_END:
+				if (untracked > 0)
+					untracked--;
+				else if (depth > 0)
+					depth--;
+				expect_key = false;
+				break;
+			case JSON_TOKEN_COMMA:
+				if (untracked == 0 && top->is_array)
+					top->index++;
+				expect_key = untracked == 0 && depth > 0 && !top->is_array;
+				break;
+			case JSON_TOKEN_COLON:
+				expect_key = false;
+				break;
+			case JSON_TOKEN_STRING:
+				if (bad->offset < stop)
+				{
+					/* the bad bytes are in this string */
+					bad->in_name = expect_key;
+					if (expect_key)
+					{
+						top->key = lex->token_start + 1;
+						top->keylen = (int) (stop - start - 2);
+					}
+					bad->path = jrows_path_text(steps, depth);
+					for (int i = depth; i > 0 && untracked == 0; i--)
+						if (!steps[i].is_array && steps[i].key != NULL)
+						{
+							bad->field = http_clean_text(steps[i].key, steps[i].keylen, 100);
+							break;
+						}
+					return;
+				}
+				if (expect_key && untracked == 0)
+				{
+					top->key = lex->token_start + 1;
+					top->keylen = (int) (stop - start - 2);
+				}
+				break;
+			default:
+				break;
+		}
+	}
+}
+
+/* message and DETAIL for a body that is not valid UTF-8; palloc'd */
+static void
+jrows_bad_text_words(char *body, size_t len, const char *what, char **msg, char **detail)
+{
+	JrowsBadText bad;
+
+	jrows_find_bad_text(body, len, &bad);
+	if (bad.field != NULL && !bad.in_name)
+	{
+		*msg = psprintf("invalid byte sequence for encoding \"UTF8\" in field \"%s\" of the %s",
+						bad.field, what);
+		*detail = psprintf("The value of %s in the response holds the bytes %s.", bad.path, bad.bytes);
+	}
+	else if (bad.field != NULL)
+	{
+		*msg = psprintf("invalid byte sequence for encoding \"UTF8\" in a field name of the %s", what);
+		*detail = psprintf("The field name %s in the response holds the bytes %s.", bad.path, bad.bytes);
+	}
+	else
+	{
+		*msg = psprintf("invalid byte sequence for encoding \"UTF8\" in the response from the %s", what);
+		*detail = psprintf("The response holds the bytes %s at byte %zu.", bad.bytes, bad.offset);
+	}
+}
+
+/*
+ * jrows_bad_text
+ *		NULL when body is valid UTF-8; else one line naming the field that
+ *		is not, for a status column.  palloc'd.  Never raises.
+ */
+char *
+jrows_bad_text(char *body, size_t len, const char *what)
+{
+	char	   *msg;
+	char	   *detail;
+
+	if (len <= (size_t) PG_INT32_MAX && pg_verify_mbstr(PG_UTF8, body, (int) len, true))
+		return NULL;
+	jrows_bad_text_words(body, len, what, &msg, &detail);
+	return psprintf("%s: %s", msg, detail);
+}
+
+/*
+ * jrows_server_text
+ *		A response body (len bytes, UTF-8 as the APIs send it) checked and in
+ *		the database encoding: body itself when the database is UTF-8, else
+ *		a palloc'd conversion (*len updated).  Raises SQLSTATE 22021 naming
+ *		the field whose name or value is not valid UTF-8, and the response
+ *		(what); a character the database encoding cannot hold raises the
+ *		conversion's 22P05.
+ */
+char *
+jrows_server_text(char *body, size_t *len, const char *what)
+{
+	char	   *converted;
+
+	if (*len > (size_t) PG_INT32_MAX ||
+		!pg_verify_mbstr(PG_UTF8, body, (int) *len, true))
+	{
+		char	   *msg;
+		char	   *detail;
+
+		jrows_bad_text_words(body, *len, what, &msg, &detail);
+		ereport(ERROR,
+				(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
+				 errmsg_internal("%s", msg),
+				 errdetail_internal("%s", detail)));
+	}
+	if (GetDatabaseEncoding() == PG_UTF8)
+		return body;
+	converted = pg_any_to_server(body, (int) *len, PG_UTF8);
+	if (converted != body)
+		*len = strlen(converted);
+	return converted;
+}
+
 /* ---- errors ---- */
 
 static void
@@ -269,7 +536,9 @@ jrows_bad_value(JrowsState *st, const JrowsColumn *col, const char *token, const
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_JSON_TEXT),
 			 errmsg("unexpected value for field \"%s\" in the %s", col->field, st->spec->what),
-			 errdetail("Expected %s, got \"%.100s\".", expected, token ? token : "an object or array")));
+			 token ?
+			 errdetail("Expected %s, got \"%s\".", expected, http_clean_text(token, strlen(token), 100)) :
+			 errdetail("Expected %s, got an object or array.", expected)));
 }
 
 static void jrows_scalar_value(JsonbValue *v, char *token, JsonTokenType tt);
@@ -360,6 +629,27 @@ jrows_fast_timestamp(const char *s, bool with_tz, Timestamp *result)
 }
 
 /*
+ * jrows_input_text_ok
+ *		Whether a string may go to a type's input function, whose error
+ *		message would quote it whole: no control character (C0, DEL, C1) and
+ *		at most 100 bytes, which no timestamp, UUID or integer needs.  Other
+ *		strings are refused by jrows_bad_value(), which quotes them cleaned.
+ */
+static bool
+jrows_input_text_ok(const char *s)
+{
+	const unsigned char *p = (const unsigned char *) s;
+
+	for (; *p; p++)
+	{
+		if (p - (const unsigned char *) s >= 100 || *p < 0x20 || *p == 0x7f ||
+			(*p == 0xc2 && p[1] >= 0x80 && p[1] < 0xa0))
+			return false;
+	}
+	return true;
+}
+
+/*
  * jrows_convert
  *		A scalar token to the column's type; sets *isnull for JSON null and
  *		for empty strings in non-text columns.
@@ -397,7 +687,7 @@ jrows_convert(JrowsState *st, const JrowsColumn *col, char *token, JsonTokenType
 				break;
 			}
 		case JR_INT4:
-			if (tt != JSON_TOKEN_NUMBER && tt != JSON_TOKEN_STRING)
+			if ((tt != JSON_TOKEN_NUMBER && tt != JSON_TOKEN_STRING) || !jrows_input_text_ok(token))
 				jrows_bad_value(st, col, token, "an integer");
 			return Int32GetDatum(pg_strtoint32(token));
 		case JR_TIMESTAMP:
@@ -410,6 +700,8 @@ jrows_convert(JrowsState *st, const JrowsColumn *col, char *token, JsonTokenType
 					jrows_bad_value(st, col, token, "a timestamp");
 				if (jrows_fast_timestamp(token, tz, &ts))
 					return TimestampGetDatum(ts);
+				if (!jrows_input_text_ok(token))
+					jrows_bad_value(st, col, token, "a timestamp");
 				if (tz)
 					return DirectFunctionCall3(timestamptz_in, CStringGetDatum(token),
 											   ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
@@ -417,7 +709,7 @@ jrows_convert(JrowsState *st, const JrowsColumn *col, char *token, JsonTokenType
 										   ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
 			}
 		case JR_UUID:
-			if (tt != JSON_TOKEN_STRING)
+			if (tt != JSON_TOKEN_STRING || !jrows_input_text_ok(token))
 				jrows_bad_value(st, col, token, "a UUID");
 			return DirectFunctionCall1(uuid_in, CStringGetDatum(token));
 		case JR_JSONB:
@@ -866,6 +1158,15 @@ jrows_scalar(void *arg, char *token, JsonTokenType tt)
 
 /* ---- the token walk ---- */
 
+/* the lexer's words on an error; they quote the offending token, which is API text */
+static char *
+jrows_clean_errdetail(JsonParseErrorType rc, JsonLexContext *lex)
+{
+	char	   *d = json_errdetail(rc, lex);
+
+	return http_clean_text(d, strlen(d), 500);
+}
+
 static void
 jrows_lex_error(JrowsState *st, JsonParseErrorType rc)
 {
@@ -875,7 +1176,7 @@ jrows_lex_error(JrowsState *st, JsonParseErrorType rc)
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_JSON_TEXT),
 			 errmsg("malformed JSON in the response from the %s", st->spec->what),
-			 errdetail("%s", json_errdetail(rc, st->lex))));
+			 errdetail("%s", jrows_clean_errdetail(rc, st->lex))));
 }
 
 static void
@@ -1107,7 +1408,6 @@ jrows_parse(const JrowsSpec *spec, char *body, size_t len,
 {
 	JrowsState *st;
 	ErrorContextCallback errcb;
-	char	   *converted = NULL;
 
 	if (len > (size_t) PG_INT32_MAX)
 		ereport(ERROR,
@@ -1115,15 +1415,7 @@ jrows_parse(const JrowsSpec *spec, char *body, size_t len,
 				 errmsg("response from the %s is too large to parse", spec->what)));
 
 	/* the APIs speak UTF-8; the parser works in the database encoding */
-	if (GetDatabaseEncoding() != PG_UTF8)
-	{
-		converted = pg_any_to_server(body, (int) len, PG_UTF8);
-		if (converted != body)
-		{
-			body = converted;
-			len = strlen(converted);
-		}
-	}
+	body = jrows_server_text(body, &len, spec->what);
 
 	st = palloc0(sizeof(JrowsState));
 	st->spec = spec;
@@ -1186,13 +1478,46 @@ jrows_body_jsonb(char *body, size_t len, const char *what)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("response from the %s is too large to parse", what)));
+	body = jrows_server_text(body, &len, what);
 	lex = compat_json_lexer(body, (int) len, true);
 	rc = pg_parse_json(lex, &nullSemAction);
 	if (rc != JSON_SUCCESS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_JSON_TEXT),
 				 errmsg("malformed JSON in the response from the %s", what),
-				 errdetail("%s", json_errdetail(rc, lex))));
+				 errdetail("%s", jrows_clean_errdetail(rc, lex))));
+	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(body)));
+}
+
+/*
+ * jrows_try_body_jsonb
+ *		As jrows_body_jsonb(), but a body that is not valid UTF-8 or not JSON
+ *		gives NULL with *why set to one line on it (cleaned), instead of an
+ *		error: for answers whose failure is recorded rather than raised.
+ */
+Jsonb *
+jrows_try_body_jsonb(char *body, size_t len, const char *what, char **why)
+{
+	JsonLexContext *lex;
+	JsonParseErrorType rc;
+
+	*why = NULL;
+	if (len == 0 || len > (size_t) PG_INT32_MAX)
+	{
+		*why = psprintf("the %s answered with %s body", what, len == 0 ? "an empty" : "an oversized");
+		return NULL;
+	}
+	if ((*why = jrows_bad_text(body, len, what)) != NULL)
+		return NULL;
+	body = jrows_server_text(body, &len, what);
+	lex = compat_json_lexer(body, (int) len, true);
+	rc = pg_parse_json(lex, &nullSemAction);
+	if (rc != JSON_SUCCESS)
+	{
+		*why = psprintf("malformed JSON in the response from the %s: %s",
+						what, jrows_clean_errdetail(rc, lex));
+		return NULL;
+	}
 	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(body)));
 }
 

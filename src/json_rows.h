@@ -59,6 +59,9 @@ extern int64 jrows_parse(const JrowsSpec *spec, char *body, size_t len,
 						 JrowsEmit emit, void *arg, char **captured);
 extern char *jrows_jsonb_text(Jsonb *jb, int *len);
 extern Jsonb *jrows_body_jsonb(char *body, size_t len, const char *what);
+extern Jsonb *jrows_try_body_jsonb(char *body, size_t len, const char *what, char **why);
+extern char *jrows_server_text(char *body, size_t *len, const char *what);
+extern char *jrows_bad_text(char *body, size_t len, const char *what);
 extern bool jrows_is_iso8601(const char *s);
 
 #endif							/* SPOTGO_GSS_JSON_ROWS_H */

@@ -9,7 +9,8 @@
  * mappings carry the secret key, as postgres_fdw keeps passwords.  The
  * validator sees the complete option list of an object on every CREATE and
  * ALTER, so per-API rules (site_id required for gss, spotgo-only options)
- * are checked here, before any request is made.  Values that end up in HTTP
+ * are checked here, before any request is made.  max_pages (default 10000)
+ * bounds the requests of one listing.  Values that end up in HTTP
  * headers are refused when they hold control characters, so no option can
  * inject a header.  Messages never quote a secret's value.
  *
@@ -80,6 +81,7 @@ static const OptionDef option_defs[] = {
 	{"max_retries", ForeignServerRelationId, OPT_INT, FOR_BOTH, 0, 20},
 	{"requests_per_minute", ForeignServerRelationId, OPT_INT, FOR_BOTH, 0, 1000000},
 	{"page_size", ForeignServerRelationId, OPT_INT, FOR_BOTH, 1, 10000},
+	{"max_pages", ForeignServerRelationId, OPT_INT, FOR_BOTH, 1, 1000000},
 	{"batch_size", ForeignServerRelationId, OPT_INT, FOR_GSS, 1, 1000},
 	{"max_concurrency", ForeignServerRelationId, OPT_INT, FOR_SPOTGO, 1, 64},
 	{"sync_filter", ForeignServerRelationId, OPT_JSON_OBJECT, FOR_SPOTGO, 0, 0},
@@ -438,6 +440,7 @@ endpoint_lookup(const char *servername, ApiKind api, Oid userid)
 	ep->max_retries = 3;
 	ep->requests_per_minute = api == API_GSS ? 60 : 0;
 	ep->page_size = 100;
+	ep->max_pages = 10000;
 	ep->batch_size = 50;
 	ep->max_concurrency = 8;
 	ep->verify_tls = true;
@@ -482,6 +485,8 @@ endpoint_lookup(const char *servername, ApiKind api, Oid userid)
 			ep->requests_per_minute = options_parse_int(n, v, 0, INT_MAX);
 		else if (strcmp(n, "page_size") == 0)
 			ep->page_size = options_parse_int(n, v, 1, INT_MAX);
+		else if (strcmp(n, "max_pages") == 0)
+			ep->max_pages = options_parse_int(n, v, 1, INT_MAX);
 		else if (strcmp(n, "batch_size") == 0)
 			ep->batch_size = options_parse_int(n, v, 1, INT_MAX);
 		else if (strcmp(n, "max_concurrency") == 0)

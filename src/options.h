@@ -38,6 +38,7 @@ typedef struct ApiEndpoint
 	int			max_retries;
 	int			requests_per_minute;	/* 0: no client-side limit */
 	int			page_size;
+	int			max_pages;		/* requests one listing may take */
 	int			batch_size;
 	int			max_concurrency;
 	bool		verify_tls;

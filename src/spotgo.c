@@ -18,7 +18,9 @@
  *
  * Query pages are read one after another: the continuation token of a page
  * is only known once the page has been read.  Each page is parsed straight
- * into the tuplestore in its own memory context.
+ * into the tuplestore in its own memory context.  One loop
+ * (spotgo_query_pages) serves the SQL function and the outbox's lookup of
+ * an order id; it ends on a token answered twice and at max_pages pages.
  *
  *-------------------------------------------------------------------------
  */
@@ -27,9 +29,11 @@
 #include <math.h>
 
 #include "access/htup_details.h"
+#include "common/hashfn.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/hsearch.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
@@ -595,11 +599,144 @@ spotgo_query_body(Jsonb *filter, bool has_page_size, int page_size, const char *
 	return buf.data;
 }
 
+/* a continuation token answered in one listing, see spotgo_query_pages() */
+typedef struct SpotgoToken
+{
+	uint64		hash;			/* hash key */
+	char	   *token;
+	int			page;			/* the page that answered it */
+} SpotgoToken;
+
+/*
+ * spotgo_note_token
+ *		Remember the token that page answered; raise (38000) when an earlier
+ *		page of the same listing answered it already: following it would read
+ *		the same pages again, for ever or into a listing with repeats.  (Two
+ *		tokens whose hashes collide are both followed; max_pages bounds that.)
+ *		Returns a copy of the token, allocated in cxt.
+ */
+static char *
+spotgo_note_token(ApiEndpoint *ep, HTAB *seen, MemoryContext cxt, const char *token, int page)
+{
+	uint64		h = hash_bytes_extended((const unsigned char *) token, strlen(token), 0);
+	bool		found;
+	SpotgoToken *t = hash_search(seen, &h, HASH_ENTER, &found);
+
+	if (!found)
+	{
+		t->token = MemoryContextStrdup(cxt, token);
+		t->page = page;
+		return t->token;
+	}
+	if (strcmp(t->token, token) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
+				 errmsg("the SpotGo order query from server \"%s\" answered the same continuation token twice",
+						ep->servername),
+				 errdetail("Pages %d and %d both answered the continuation token \"%s\".",
+						   t->page, page, http_clean_text(token, strlen(token), 100)),
+				 errhint("Following it would read the same pages again; report the fault to SpotGo.")));
+	return MemoryContextStrdup(cxt, token);
+}
+
+/*
+ * spotgo_query_pages
+ *		Run one query listing: POST the filter (a jsonb object, passed as
+ *		written) plus pageSize (unless the filter has one) and the
+ *		continuation token, page after page, each page's orders parsed into
+ *		emit, until no token comes back or emit sets *stop (NULL-able).  The
+ *		SQL function and the outbox's id lookup share it.
+ *
+ *		A token answered twice in one listing raises 38000; a listing still
+ *		answering a token after max_pages pages raises 54000 (so at most
+ *		max_pages requests are made).  A non-2xx answer raises, or, when
+ *		failed is not NULL, returns false with *failed filled (allocated in
+ *		the caller's context).
+ */
+static bool
+spotgo_query_pages(ApiEndpoint *ep, Jsonb *filter, JrowsEmit emit, void *arg, bool *stop,
+				   HttpResponse *failed)
+{
+	bool		has_page_size = spotgo_get(&filter->root, spotgo_assumed.query_page_size) != NULL;
+	char	   *token = NULL;
+	MemoryContext outer = CurrentMemoryContext;
+	MemoryContext page_cxt;
+	MemoryContext token_cxt;
+	HTAB	   *seen;
+	HASHCTL		ctl;
+	SpotgoPageContext pc;
+	ErrorContextCallback errcb;
+	bool		ok = true;
+
+	spotgo_query_spec.rows_key = spotgo_assumed.query_items;
+	page_cxt = AllocSetContextCreate(outer, "spotgo_gss query page", ALLOCSET_DEFAULT_SIZES);
+	token_cxt = AllocSetContextCreate(outer, "spotgo_gss continuation tokens", ALLOCSET_DEFAULT_SIZES);
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(uint64);
+	ctl.entrysize = sizeof(SpotgoToken);
+	ctl.hcxt = token_cxt;
+	seen = hash_create("spotgo_gss continuation tokens", 64, &ctl,
+					   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+
+	pc.page = 0;
+	errcb.callback = spotgo_page_errcontext;
+	errcb.arg = &pc;
+	errcb.previous = error_context_stack;
+	error_context_stack = &errcb;
+
+	for (;;)
+	{
+		HttpRequest req;
+		HttpResponse resp;
+		char	   *body;
+		int			len;
+		char	   *captured[1];
+		char	   *next;
+
+		MemoryContextSwitchTo(page_cxt);
+		pc.page++;
+		body = spotgo_query_body(filter, has_page_size, ep->page_size, token, &len);
+		spotgo_request(ep, &req, "POST", "SpotGo order query", body, len);
+		req.idempotent = true;	/* a read */
+		req.no_raise = failed != NULL;
+		appendStringInfoString(&req.path, spotgo_assumed.query_path);
+		http_execute(ep, &req, &resp);
+		if (failed != NULL && !http_ok(&resp))
+		{
+			MemoryContextSwitchTo(outer);
+			*failed = resp;
+			failed->body = pnstrdup(resp.body, resp.body_len);
+			failed->error = resp.error ? pstrdup(resp.error) : NULL;
+			failed->content_type = failed->content_disposition = NULL;
+			ok = false;
+			break;
+		}
+		http_raise_for_status(ep, &req, &resp);
+		jrows_parse(&spotgo_query_spec, resp.body, resp.body_len, emit, arg, captured);
+		MemoryContextSwitchTo(outer);
+
+		next = (captured[0] && captured[0][0]) ? captured[0] : NULL;
+		if (next == NULL || (stop != NULL && *stop))
+			break;
+		token = spotgo_note_token(ep, seen, token_cxt, next, pc.page);
+		if (pc.page >= ep->max_pages)
+			http_raise_too_many_pages(ep, spotgo_query_spec.what,
+									  psprintf("Page %d still answered a continuation token (\"%s\").",
+											   pc.page, http_clean_text(token, strlen(token), 100)));
+		MemoryContextReset(page_cxt);
+	}
+
+	error_context_stack = errcb.previous;
+	MemoryContextDelete(page_cxt);
+	MemoryContextDelete(token_cxt);	/* the table and the tokens */
+	return ok;
+}
+
 /*
  * spotgo_query_orders(filter jsonb, server text) returns setof spotgo_order
  *		POST /api/v1/orders/query with the filter as given plus pageSize and
- *		continuationToken, until the token ends.  A pageSize in the filter
- *		wins over the server's page_size.
+ *		continuationToken, until the token ends (spotgo_query_pages).  A
+ *		pageSize in the filter wins over the server's page_size.
  */
 Datum
 spotgo_query_orders(PG_FUNCTION_ARGS)
@@ -607,11 +744,6 @@ spotgo_query_orders(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	Jsonb	   *filter;
 	ApiEndpoint *ep;
-	bool		has_page_size;
-	char	   *token = NULL;
-	MemoryContext page_cxt;
-	SpotgoPageContext pc;
-	ErrorContextCallback errcb;
 
 	compat_init_srf(fcinfo);
 	if (rsinfo->setDesc->natts != SO_NATTS)
@@ -628,45 +760,8 @@ spotgo_query_orders(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("the SpotGo query filter must not contain \"%s\"", spotgo_assumed.query_token),
 				 errhint("spotgo_query_orders() follows the continuation tokens itself and returns every page.")));
-	has_page_size = spotgo_get(&filter->root, spotgo_assumed.query_page_size) != NULL;
 	ep = spotgo_endpoint(fcinfo, 1);
-	spotgo_query_spec.rows_key = spotgo_assumed.query_items;
-
-	page_cxt = AllocSetContextCreate(CurrentMemoryContext, "spotgo_gss query page", ALLOCSET_DEFAULT_SIZES);
-	pc.page = 0;
-	errcb.callback = spotgo_page_errcontext;
-	errcb.arg = &pc;
-	errcb.previous = error_context_stack;
-	error_context_stack = &errcb;
-
-	do
-	{
-		MemoryContext old = MemoryContextSwitchTo(page_cxt);
-		HttpRequest req;
-		HttpResponse resp;
-		char	   *body;
-		int			len;
-		char	   *captured[1];
-
-		pc.page++;
-		body = spotgo_query_body(filter, has_page_size, ep->page_size, token, &len);
-		spotgo_request(ep, &req, "POST", "SpotGo order query", body, len);
-		req.idempotent = true;	/* a read */
-		appendStringInfoString(&req.path, spotgo_assumed.query_path);
-		http_execute(ep, &req, &resp);
-		http_raise_for_status(ep, &req, &resp);
-		jrows_parse(&spotgo_query_spec, resp.body, resp.body_len, spotgo_emit_tuplestore, rsinfo, captured);
-		MemoryContextSwitchTo(old);
-
-		/* the next token outlives this page's context */
-		if (token)
-			pfree(token);
-		token = (captured[0] && captured[0][0]) ? pstrdup(captured[0]) : NULL;
-		MemoryContextReset(page_cxt);
-	} while (token != NULL);
-
-	error_context_stack = errcb.previous;
-	MemoryContextDelete(page_cxt);
+	(void) spotgo_query_pages(ep, filter, spotgo_emit_tuplestore, rsinfo, NULL, NULL);
 	return (Datum) 0;
 }
 
@@ -961,20 +1056,6 @@ spotgo_order_key(Jsonb *order)
 	return spotgo_check_order(order);
 }
 
-/* the body as jsonb when it is JSON; NULL (no error) otherwise */
-static Jsonb *
-spotgo_try_jsonb(HttpResponse *resp)
-{
-	JsonLexContext *lex;
-
-	if (resp->body_len == 0 || resp->body_len > (size_t) PG_INT32_MAX)
-		return NULL;
-	lex = compat_json_lexer(resp->body, (int) resp->body_len, true);
-	if (pg_parse_json(lex, &nullSemAction) != JSON_SUCCESS)
-		return NULL;
-	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(resp->body)));
-}
-
 /* the order's id in an upsert answer: {"order": {"orderId": ...}} */
 static char *
 spotgo_answer_order_id(Jsonb *answer)
@@ -1033,10 +1114,12 @@ spotgo_push_upserts(ApiEndpoint *ep, PushItem **items, int n)
 		}
 		if (http_ok(&resp))
 		{
-			Jsonb	   *answer = spotgo_try_jsonb(&resp);
+			char	   *why;
+			Jsonb	   *answer = jrows_try_body_jsonb(resp.body, resp.body_len,
+													  "SpotGo order upsert", &why);
 
 			if (answer == NULL)
-				push_failed_text(items[i], resp.status, false, "SpotGo answered with a body that is not JSON");
+				push_failed_text(items[i], resp.status, false, why);
 			else
 			{
 				push_done(items[i], resp.status, answer);
@@ -1048,82 +1131,65 @@ spotgo_push_upserts(ApiEndpoint *ep, PushItem **items, int n)
 	}
 }
 
+/* the search of spotgo_find_order_id() */
+typedef struct SpotgoFind
+{
+	const char *number;
+	char	   *order_id;		/* found: palloc'd in cxt */
+	bool		found;
+	MemoryContext cxt;
+} SpotgoFind;
+
+static void
+spotgo_find_emit(void *arg, Datum *values, bool *nulls)
+{
+	SpotgoFind *f = (SpotgoFind *) arg;
+	char	   *num;
+
+	if (f->found || nulls[SO_ORDER_ID] || nulls[SO_ORDER_NUMBER])
+		return;
+	num = TextDatumGetCString(values[SO_ORDER_NUMBER]);
+	if (strcmp(num, f->number) == 0)
+	{
+		f->order_id = MemoryContextStrdup(f->cxt,
+										  DatumGetCString(DirectFunctionCall1(uuid_out, values[SO_ORDER_ID])));
+		f->found = true;
+	}
+}
+
 /*
  * spotgo_find_order_id
  *		The id of the order with exactly this number, by a query on the
- *		number, following continuation tokens (the query may match other
- *		numbers too); NULL when SpotGo has none.  false when a request
- *		failed (the item then carries the failure).
+ *		number (spotgo_query_pages: the query may match other numbers too, so
+ *		pages are read until it is found); NULL when SpotGo has none.  false
+ *		when a request failed (the item then carries the failure).  Raises
+ *		what the query raises (an answer of the wrong shape, a looping
+ *		token, max_pages).
  */
 static bool
 spotgo_find_order_id(ApiEndpoint *ep, PushItem *item, char **order_id)
 {
-	char	   *token = NULL;
-	int			pages = 0;
+	StringInfoData text;
+	Jsonb	   *filter;
+	SpotgoFind	f;
+	HttpResponse failed;
 
+	initStringInfo(&text);
+	appendStringInfoString(&text, "{\"orderNumber\": ");
+	escape_json(&text, item->key);
+	appendStringInfoChar(&text, '}');
+	filter = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(text.data)));
+
+	memset(&f, 0, sizeof(f));
+	f.number = item->key;
+	f.cxt = CurrentMemoryContext;
 	*order_id = NULL;
-	do
+	if (!spotgo_query_pages(ep, filter, spotgo_find_emit, &f, &f.found, &failed))
 	{
-		HttpRequest req;
-		HttpResponse resp;
-		StringInfoData body;
-		Jsonb	   *answer;
-		JsonbValue *list;
-		JsonbValue *next;
-
-		initStringInfo(&body);
-		appendStringInfoString(&body, "{\"orderNumber\": ");
-		escape_json(&body, item->key);
-		appendStringInfo(&body, ", \"%s\": %d", spotgo_assumed.query_page_size, ep->page_size);
-		if (token)
-		{
-			appendStringInfo(&body, ", \"%s\": ", spotgo_assumed.query_token);
-			escape_json(&body, token);
-		}
-		appendStringInfoChar(&body, '}');
-		spotgo_request(ep, &req, "POST", "SpotGo order query", body.data, body.len);
-		req.idempotent = true;
-		req.no_raise = true;
-		appendStringInfoString(&req.path, spotgo_assumed.query_path);
-		http_execute(ep, &req, &resp);
-		if (!http_ok(&resp))
-		{
-			push_failed(item, &resp);
-			return false;
-		}
-		answer = spotgo_try_jsonb(&resp);
-		if (answer == NULL || !JB_ROOT_IS_OBJECT(answer))
-		{
-			push_failed_text(item, resp.status, false, "the SpotGo order query answered with a body that is not a JSON object");
-			return false;
-		}
-		list = spotgo_get(&answer->root, spotgo_assumed.query_items);
-		if (list && spotgo_is_array(list))
-		{
-			JsonbIterator *it = JsonbIteratorInit(list->val.binary.data);
-			JsonbValue	e;
-			JsonbIteratorToken tok;
-
-			while ((tok = JsonbIteratorNext(&it, &e, true)) != WJB_DONE)
-			{
-				JsonbValue *num;
-				JsonbValue *id;
-
-				if (tok != WJB_ELEM || !spotgo_is_object(&e))
-					continue;
-				num = spotgo_get(e.val.binary.data, "orderNumber");
-				id = spotgo_get(e.val.binary.data, "orderId");
-				if (num && num->type == jbvString && id && id->type == jbvString &&
-					strcmp(spotgo_string(num), item->key) == 0)
-				{
-					*order_id = spotgo_string(id);
-					return true;
-				}
-			}
-		}
-		next = spotgo_get(&answer->root, spotgo_assumed.query_token);
-		token = (next && next->type == jbvString && next->val.string.len > 0) ? spotgo_string(next) : NULL;
-	} while (token != NULL && ++pages < 1000);
+		push_failed(item, &failed);
+		return false;
+	}
+	*order_id = f.order_id;
 	return true;
 }
 

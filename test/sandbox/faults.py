@@ -13,10 +13,12 @@ Effects:
   cut         read the request, then close the socket without a byte of answer
   malformed   answer 200 with truncated JSON
   huge_bytes  answer 200 with valid JSON of about that many bytes, streamed
-When a rule answers by itself (status, malformed, huge_bytes) the API does not see the
+  body_hex    answer these bytes (hex), exactly: a body that is not valid UTF-8 (bytes ff fe)
+              or holds raw control characters
+When a rule answers by itself (status, malformed, huge_bytes, body_hex) the API does not see the
 request at all. Otherwise it does: `cut` alone is "the server acted, the answer was lost";
 `cut` with `status` is "the request never arrived". A rule with none of
-delay/status/cut/malformed/huge_bytes answers 503.
+delay/status/cut/malformed/huge_bytes/body_hex answers 503.
 
 Like the journal, this class relies on its owner's lock.
 """
@@ -26,7 +28,7 @@ from common import JSON_TYPE, RAW_NUMBER_MARK, Response, decimal_value, dump_jso
 DEFAULTS = {
     "method": None, "path": "", "query_contains": None, "after": 0, "times": 1,
     "status": None, "retry_after": None, "delay_ms": 0, "cut": False, "malformed": False,
-    "huge_bytes": 0, "body": None, "content_type": None,
+    "huge_bytes": 0, "body": None, "body_hex": None, "content_type": None,
 }
 
 DEFAULT_FAULT_BODY = {"Message": "sandbox fault"}
@@ -80,7 +82,8 @@ class FaultRule:
     def answers(self):
         """True when the rule supplies the answer itself (the API is bypassed)."""
         spec = self.spec
-        return spec["status"] is not None or spec["malformed"] or spec["huge_bytes"] > 0
+        return (spec["status"] is not None or spec["malformed"] or spec["huge_bytes"] > 0
+                or spec["body_hex"] is not None)
 
     def response(self, api):
         """The Response this rule answers with, for a request to `api` ("gss" or "spotgo")."""
@@ -92,7 +95,9 @@ class FaultRule:
         if spec["huge_bytes"] > 0 and spec["body"] is None:
             return _huge_response(spec["status"] or 200, spec["huge_bytes"], api,
                                   content_type, headers)
-        if spec["malformed"] and spec["body"] is None:
+        if spec["body_hex"] is not None:
+            body = bytes.fromhex(spec["body_hex"])
+        elif spec["malformed"] and spec["body"] is None:
             body = MALFORMED_BODIES[api]
         else:
             body = _body_bytes(DEFAULT_FAULT_BODY if spec["body"] is None else spec["body"])
@@ -158,6 +163,7 @@ def validate_spec(spec):
         raise ValueError("path must be a string")
     _check_optional_str(rule, "query_contains")
     _check_optional_str(rule, "content_type")
+    _check_body_hex(rule)
     _check_int(rule, "after", 0)
     _check_int(rule, "times", -1)
     if rule["times"] == 0:
@@ -170,7 +176,7 @@ def validate_spec(spec):
             raise ValueError(flag + " must be true or false")
     _check_retry_after(rule)
     if not (rule["delay_ms"] or rule["status"] is not None or rule["cut"]
-            or rule["malformed"] or rule["huge_bytes"]):
+            or rule["malformed"] or rule["huge_bytes"] or rule["body_hex"] is not None):
         rule["status"] = 503
     return rule
 
@@ -178,6 +184,21 @@ def validate_spec(spec):
 def _check_optional_str(rule, key):
     if rule[key] is not None and not isinstance(rule[key], str):
         raise ValueError(key + " must be a string or null")
+
+
+def _check_body_hex(rule):
+    """body_hex: an even number of hex digits (spaces allowed), not together with body."""
+    value = rule["body_hex"]
+    if value is None:
+        return
+    if not isinstance(value, str):
+        raise ValueError("body_hex must be a string of hex digits or null")
+    if rule["body"] is not None:
+        raise ValueError("body and body_hex exclude each other")
+    try:
+        rule["body_hex"] = bytes.fromhex(value).hex()
+    except ValueError:
+        raise ValueError("body_hex must be hex digits, two per byte") from None
 
 
 def _check_int(rule, key, minimum):

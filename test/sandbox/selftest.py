@@ -737,6 +737,22 @@ def fault_huge(c):
     equal(status, 200, "alive after an aborted download")
 
 
+@test
+def fault_body_hex(c):
+    c.ctl("fault", {"path": "/api/customerorders", "body_hex": "7b2258223a2241fffe42227d",
+                    "times": 1})
+    status, heads, data = c.call("GET", "/api/customerorders", headers=GSS_AUTH)
+    equal((status, data), (200, b'{"X":"A\xff\xfeB"}'), "raw bytes, default status 200")
+    equal(c.journal()[0]["fault"], True, "the API did not answer")
+    c.ctl("fault", {"path": "/v2/order/", "body_hex": "", "status": 404})
+    status, _, data = c.call("GET", "/v2/order/X", headers=GSS_AUTH)
+    equal((status, data), (404, b""), "empty body with a status")
+    for bad in ({"body_hex": "abc"}, {"body_hex": "zz"}, {"body_hex": "00", "body": "x"},
+                {"body_hex": 1}):
+        status, _, _ = c.call("POST", "/_sandbox/fault", bad)
+        equal(status, 400, "refused: %r" % bad)
+
+
 # ---------------------------------------------------------------------------------------------
 # ctl.py
 
