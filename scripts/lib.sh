@@ -233,7 +233,7 @@ SQL
 		rc=$?
 		sg_as_pg "$bin/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1
 		echo "$out"
-		[ "$rc" -eq 0 ] && echo "$out" | grep -q '^package 0\.2\.0$' && echo "$out" | grep -q '^status t$' || rc=1
+		[ "$rc" -eq 0 ] && echo "$out" | grep -q '^package 0\.2\.0$' && echo "$out" | grep -q '^status true$' || rc=1
 	else
 		echo "the package test's cluster did not start:"
 		tail -n 20 "$dir/server.log" 2>/dev/null

@@ -68,6 +68,19 @@ compat_json_lexer(char *json, int len, bool need_escapes)
 #endif
 
 /*
+ * PG17 made the token pointers of JsonLexContext const.  json_rows.c owns
+ * the response buffer the lexer reads and decodes strings in place there,
+ * so it takes them as writable pointers into that buffer.
+ */
+#if PG_VERSION_NUM >= 170000
+#define compat_token_start(lex) unconstify(char *, (lex)->token_start)
+#define compat_token_end(lex) unconstify(char *, (lex)->token_terminator)
+#else
+#define compat_token_start(lex) ((lex)->token_start)
+#define compat_token_end(lex) ((lex)->token_terminator)
+#endif
+
+/*
  * PG15 renamed EmitWarningsOnPlaceholders() to MarkGUCPrefixReserved().
  */
 #if PG_VERSION_NUM >= 150000

@@ -1213,8 +1213,8 @@ jrows_hex4(const char *p)
 static char *
 jrows_string(JrowsState *st)
 {
-	char	   *src = st->lex->token_start + 1;
-	char	   *stop = st->lex->token_terminator - 1;
+	char	   *src = compat_token_start(st->lex) + 1;
+	char	   *stop = compat_token_end(st->lex) - 1;
 	char	   *dst;
 	char	   *bs = memchr(src, '\\', stop - src);
 
@@ -1292,7 +1292,7 @@ jrows_string(JrowsState *st)
 		}
 	}
 	*dst = '\0';
-	return st->lex->token_start + 1;
+	return compat_token_start(st->lex) + 1;
 }
 
 /* the lexeme of a number, true, false or null, NUL-terminated (a copy: the next token follows it) */
