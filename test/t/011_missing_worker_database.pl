@@ -48,7 +48,7 @@ sub fatal_lines
 	return grep { /FATAL:/ } split /\n/, slurp_file($node->logfile);
 }
 
-ok(wait_until(sub { scalar missing_lines() }, 30),
+ok(wait_until(sub { scalar missing_lines() }, 15),
 	'the log says that database regress_nodb does not exist');
 my $first = time;
 # a fixed wait: it measures that nothing more is logged
