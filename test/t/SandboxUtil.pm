@@ -29,7 +29,7 @@ use Time::HiRes qw(usleep time);
 our @EXPORT = qw(
   repo_root start_sandbox stop_sandbox sandbox_ctl sandbox_journal
   setup_extension wait_for_query wait_until worker_pid
-  journal_put_counts);
+  journal_put_counts wait_for_pending_request pid_alive backend_pid);
 
 my $json = JSON::PP->new->utf8->canonical;
 my %sandboxes;    # pid => 1 for every sandbox still running
@@ -169,15 +169,15 @@ sub journal_put_counts
 }
 
 # CREATE EXTENSION, the servers gss and spotgo pointing at the sandbox, and
-# user mappings for the current user.  $gss_extra: more options of the gss
-# server (e.g. ", batch_size '50'").
+# user mappings for the current user, in database $db (default postgres).
+# $gss_extra: more options of the gss server (e.g. ", batch_size '50'").
 sub setup_extension
 {
-	my ($node, $sb, $gss_extra) = @_;
+	my ($node, $sb, $gss_extra, $db) = @_;
 	my $url = "http://127.0.0.1:$sb->{port}";
 	$gss_extra //= '';
 
-	$node->safe_psql('postgres', qq{
+	$node->safe_psql($db // 'postgres', qq{
 CREATE EXTENSION spotgo_gss;
 CREATE SERVER gss FOREIGN DATA WRAPPER spotgo_gss
   OPTIONS (api 'gss', base_url '$url', site_id '1234', requests_per_minute '0'$gss_extra);
@@ -230,8 +230,41 @@ sub wait_until
 sub worker_pid
 {
 	my ($node) = @_;
+	return backend_pid($node, 'spotgo_gss outbox worker');
+}
+
+# The pid of the (first) process of pg_stat_activity's backend_type $type,
+# or '' when none runs.
+sub backend_pid
+{
+	my ($node, $type) = @_;
 	return $node->safe_psql('postgres',
-		"SELECT pid FROM pg_stat_activity WHERE backend_type = 'spotgo_gss outbox worker'");
+		"SELECT min(pid) FILTER (WHERE backend_type = '$type') FROM pg_stat_activity");
+}
+
+# Wait (at most $timeout seconds, default 60) until the sandbox's journal
+# holds a request $method $path whose answer is still pending (a delay
+# fault holds it: status null).  Returns that entry, or undef.
+sub wait_for_pending_request
+{
+	my ($sb, $method, $path, $timeout) = @_;
+	return wait_until(sub {
+		my ($e) = grep { $_->{method} eq $method && $_->{path} eq $path && !defined $_->{status} }
+		  @{ sandbox_journal($sb, $path) };
+		return $e;
+	}, $timeout);
+}
+
+# Whether process $pid exists and is not a zombie (a child of a dead
+# postmaster may linger as one until something reaps it).
+sub pid_alive
+{
+	my ($pid) = @_;
+	return 0 unless kill(0, $pid);
+	open(my $fh, '<', "/proc/$pid/stat") or return 1;
+	my $stat = <$fh>;
+	close($fh);
+	return ($stat // '') =~ /^\d+ \(.*\) Z/ ? 0 : 1;
 }
 
 1;
