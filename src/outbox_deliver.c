@@ -342,13 +342,14 @@ deliver_send_group(PushGroup *grp)
 
 /* ---- record ---- */
 
+/* the pause before retry number attempts: 2 s doubled per attempt, at most 1 h, +-25% */
 static long
-deliver_backoff_s(int attempts)
+deliver_backoff_ms(int attempts)
 {
 	double		s = 2.0 * (double) (1 << Min(attempts - 1, 11));
 
 	s = Min(s, 3600.0);
-	return (long) (s * (0.75 + 0.5 * compat_random_fraction()));
+	return (long) (s * 1000.0 * (0.75 + 0.5 * compat_random_fraction()));
 }
 
 /* the state an item's outcome leads to */
@@ -411,7 +412,7 @@ deliver_record_rows(PushItem **items, int n)
 		states[i] = CStringGetTextDatum(state);
 		attempts[i] = Int32GetDatum(att);
 		nexts[i] = TimestampTzGetDatum(strcmp(state, "pending") == 0 ?
-									   TimestampTzPlusMilliseconds(now, deliver_backoff_s(att) * 1000) : now);
+									   TimestampTzPlusMilliseconds(now, deliver_backoff_ms(att)) : now);
 		st_null[i] = it->status == 0;
 		statuses[i] = Int32GetDatum((int32) it->status);
 		er_null[i] = it->error == NULL;

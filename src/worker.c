@@ -239,7 +239,7 @@ spotgo_gss_launcher_main(Datum arg pg_attribute_unused())
 				ereport(LOG,
 						(errmsg("spotgo_gss outbox worker is waiting: database \"%s\" does not exist",
 								spotgo_gss_database),
-						 errhint("Create the database, or set spotgo_gss.database to an existing one and restart the server.")));
+						 errhint("Create the database (then reload the configuration to start the worker at once), or set spotgo_gss.database to an existing one and restart the server.")));
 			missing_logged = true;
 			launcher_nap(LAUNCHER_MISSING_DB_RECHECK_MS);
 			continue;
