@@ -8,7 +8,7 @@
  * No tree of the body is ever built.  A JrowsSpec says where the rows are
  * (a bare array, an array under a key of an envelope object, one object, or
  * an object whose members are rows) and which JSON field feeds which
- * column.  jrows_walk_value() walks the tokens of json_lex() (the same
+ * column.  jrows_step() walks the tokens of json_lex() (the same
  * grammar pg_parse_json() applies) and calls the semantic actions below.
  * It walks rather than calling pg_parse_json() because the lexer then
  * only validates strings: with need_escapes it would copy every string a
@@ -27,10 +27,14 @@
  * pushJsonbValue() from the same events, by up to three "builders" that
  * listen while their part of the document is being read.
  *
- * Each row is parsed in a memory context that is reset after the row has
- * been handed to the emit callback, so memory stays flat however long the
- * body is.  The body is the caller's, and is rewritten by the string
- * decoding.
+ * The walk is a loop over an explicit state, not a recursion, so that it
+ * can pause after each row: jrows_open() / jrows_next() hand rows out one
+ * at a time as they are parsed (the foreign scan returns each to the
+ * executor before the next is read), and jrows_parse() calls a callback for
+ * each.  Only the columns the caller wants are converted; the others are
+ * skipped.  Each row is parsed in a memory context that is reset when the
+ * next row starts, so memory stays flat however long the body is.  The
+ * body is the caller's, and is rewritten by the string decoding.
  *
  * Every body is checked to be UTF-8 once, as a whole, before it is parsed
  * (jrows_server_text), since strings are taken in place and the lexer checks
@@ -124,14 +128,26 @@ typedef struct Builder
 	JsonbValue *result;
 } Builder;
 
+/* where the token walk is (jrows_step) */
+typedef enum WalkStep
+{
+	WS_VALUE,					/* a value starts at the current token */
+	WS_KEY,						/* a field name starts at the current token */
+	WS_AFTER,					/* a value has ended: ',' or the container's end follows */
+	WS_DONE
+} WalkStep;
+
 typedef struct JrowsState
 {
 	const JrowsSpec *spec;
 	JsonLexContext *lex;
-	JrowsEmit	emit;
-	void	   *emit_arg;
 	char	  **captured;
 	int64		nrows;
+	WalkStep	step;
+	bool		row_ready;		/* a row is in values/nulls: the walk pauses */
+	bool	   *wanted;			/* columns to build (spec->natts) */
+	bool		want_extra;
+	bool		want_whole;
 
 	int			depth;			/* open containers */
 	Frame		frames[JR_MAX_DEPTH + 1];
@@ -816,7 +832,7 @@ jrows_extra_field(JrowsState *st, const char *key)
 {
 	JsonbValue	k;
 
-	if (st->spec->extra_attnum < 0)
+	if (!st->want_extra)
 		return;
 	if (!st->extra_started)
 	{
@@ -840,6 +856,8 @@ jrows_row_start(JrowsState *st)
 {
 	const JrowsSpec *spec = st->spec;
 
+	/* the previous row has been consumed: its values go */
+	MemoryContextReset(st->row_cxt);
 	st->outer_cxt = MemoryContextSwitchTo(st->row_cxt);
 	for (int i = 0; i < spec->natts; i++)
 	{
@@ -850,7 +868,7 @@ jrows_row_start(JrowsState *st)
 	st->extra_capturing = false;
 	if (st->row_index)
 		st->row_index->last = -1;
-	if (spec->whole_attnum >= 0)
+	if (st->want_whole)
 	{
 		jrows_builder_start(&st->whole, st->depth);
 		jrows_builder_push(&st->whole, WJB_BEGIN_OBJECT, NULL);
@@ -862,7 +880,7 @@ jrows_row_end(JrowsState *st)
 {
 	const JrowsSpec *spec = st->spec;
 
-	if (spec->whole_attnum >= 0 && st->whole.result)
+	if (st->want_whole && st->whole.result)
 	{
 		st->values[spec->whole_attnum] = JsonbPGetDatum(JsonbValueToJsonb(st->whole.result));
 		st->nulls[spec->whole_attnum] = false;
@@ -875,10 +893,9 @@ jrows_row_end(JrowsState *st)
 		st->nulls[spec->extra_attnum] = false;
 		st->extra_started = false;
 	}
-	st->emit(st->emit_arg, st->values, st->nulls);
 	st->nrows++;
+	st->row_ready = true;
 	MemoryContextSwitchTo(st->outer_cxt);
-	MemoryContextReset(st->row_cxt);
 }
 
 /* ---- semantic actions ---- */
@@ -1046,7 +1063,7 @@ jrows_field_start(void *arg, char *fname)
 				st->target = TG_FLAT;
 				st->target_col = col;
 			}
-			else
+			else if (st->wanted[col->attnum])
 			{
 				st->target = TG_COLUMN;
 				st->target_col = col;
@@ -1129,16 +1146,17 @@ jrows_scalar(void *arg, char *token, JsonTokenType tt)
 			break;
 		case TG_MAPVALUE:
 			{
-				Datum		values[2];
-				bool		nulls[2] = {false, tt == JSON_TOKEN_NULL};
-				MemoryContext old = MemoryContextSwitchTo(st->row_cxt);
+				MemoryContext old;
 
-				values[0] = CStringGetTextDatum(st->target_key);
-				values[1] = nulls[1] ? (Datum) 0 : CStringGetTextDatum(token);
-				st->emit(st->emit_arg, values, nulls);
-				st->nrows++;
-				MemoryContextSwitchTo(old);
 				MemoryContextReset(st->row_cxt);
+				old = MemoryContextSwitchTo(st->row_cxt);
+				st->nulls[0] = false;
+				st->nulls[1] = (tt == JSON_TOKEN_NULL);
+				st->values[0] = CStringGetTextDatum(st->target_key);
+				st->values[1] = st->nulls[1] ? (Datum) 0 : CStringGetTextDatum(token);
+				st->nrows++;
+				st->row_ready = true;
+				MemoryContextSwitchTo(old);
 				break;
 			}
 		case TG_ROWS:
@@ -1308,79 +1326,121 @@ jrows_lexeme(JrowsState *st)
 }
 
 /*
- * jrows_walk_value
- *		Walk one value starting at the current token, calling the semantic
- *		actions above, and leave the token after it current.
+ * jrows_step
+ *		Walk the tokens, calling the semantic actions above, until a row is
+ *		complete (true: it is in st->values and st->nulls) or the body has
+ *		ended (false).  The walk keeps its place in st->step and in the
+ *		frames of the open containers, so it can pause after any row and go
+ *		on later: a listing hands its rows out one at a time, as they are
+ *		parsed.
  */
-static void
-jrows_walk_value(JrowsState *st)
+static bool
+jrows_step(JrowsState *st)
 {
-	JsonTokenType tt = st->lex->token_type;
+	JsonLexContext *lex = st->lex;
 
-	switch (tt)
+	st->row_ready = false;
+	while (!st->row_ready)
 	{
-		case JSON_TOKEN_OBJECT_START:
-			check_stack_depth();
-			jrows_container_start(st, false);
-			jrows_advance(st);
-			if (st->lex->token_type != JSON_TOKEN_OBJECT_END)
-			{
-				for (;;)
+		JsonTokenType tt = lex->token_type;
+
+		switch (st->step)
+		{
+			case WS_VALUE:
+				switch (tt)
 				{
-					if (st->lex->token_type != JSON_TOKEN_STRING)
-						jrows_lex_error(st, JSON_EXPECTED_STRING);
-					jrows_field_start(st, jrows_string(st));
-					jrows_advance(st);
-					if (st->lex->token_type != JSON_TOKEN_COLON)
-						jrows_lex_error(st, JSON_EXPECTED_COLON);
-					jrows_advance(st);
-					jrows_walk_value(st);
-					if (st->lex->token_type == JSON_TOKEN_COMMA)
+					case JSON_TOKEN_OBJECT_START:
+					case JSON_TOKEN_ARRAY_START:
+						{
+							bool		is_array = (tt == JSON_TOKEN_ARRAY_START);
+							JsonTokenType end = is_array ? JSON_TOKEN_ARRAY_END : JSON_TOKEN_OBJECT_END;
+
+							jrows_container_start(st, is_array);
+							jrows_advance(st);
+							if (lex->token_type == end)
+							{
+								jrows_container_end(st, is_array);
+								jrows_advance(st);
+								st->step = WS_AFTER;
+							}
+							else if (is_array)
+								jrows_element_start(st);
+							else
+								st->step = WS_KEY;
+							break;
+						}
+					case JSON_TOKEN_STRING:
+						jrows_scalar(st, jrows_string(st), tt);
 						jrows_advance(st);
-					else if (st->lex->token_type == JSON_TOKEN_OBJECT_END)
+						st->step = WS_AFTER;
 						break;
-					else
-						jrows_lex_error(st, JSON_EXPECTED_OBJECT_NEXT);
+					case JSON_TOKEN_NUMBER:
+					case JSON_TOKEN_TRUE:
+					case JSON_TOKEN_FALSE:
+					case JSON_TOKEN_NULL:
+						jrows_scalar(st, jrows_lexeme(st), tt);
+						jrows_advance(st);
+						st->step = WS_AFTER;
+						break;
+					default:
+						jrows_lex_error(st, JSON_EXPECTED_JSON);
 				}
-			}
-			jrows_container_end(st, false);
-			jrows_advance(st);
-			break;
-		case JSON_TOKEN_ARRAY_START:
-			check_stack_depth();
-			jrows_container_start(st, true);
-			jrows_advance(st);
-			if (st->lex->token_type != JSON_TOKEN_ARRAY_END)
-			{
-				for (;;)
+				break;
+			case WS_KEY:
+				if (tt != JSON_TOKEN_STRING)
+					jrows_lex_error(st, JSON_EXPECTED_STRING);
+				jrows_field_start(st, jrows_string(st));
+				jrows_advance(st);
+				if (lex->token_type != JSON_TOKEN_COLON)
+					jrows_lex_error(st, JSON_EXPECTED_COLON);
+				jrows_advance(st);
+				st->step = WS_VALUE;
+				break;
+			case WS_AFTER:
+				if (st->depth == 0)
 				{
-					jrows_element_start(st);
-					jrows_walk_value(st);
-					if (st->lex->token_type == JSON_TOKEN_COMMA)
+					if (tt != JSON_TOKEN_END)
+						jrows_lex_error(st, JSON_EXPECTED_END);
+					st->step = WS_DONE;
+					return false;
+				}
+				if (st->frames[st->depth].is_array)
+				{
+					if (tt == JSON_TOKEN_COMMA)
+					{
 						jrows_advance(st);
-					else if (st->lex->token_type == JSON_TOKEN_ARRAY_END)
-						break;
+						jrows_element_start(st);
+						st->step = WS_VALUE;
+					}
+					else if (tt == JSON_TOKEN_ARRAY_END)
+					{
+						jrows_container_end(st, true);
+						jrows_advance(st);
+					}
 					else
 						jrows_lex_error(st, JSON_EXPECTED_ARRAY_NEXT);
 				}
-			}
-			jrows_container_end(st, true);
-			jrows_advance(st);
-			break;
-		case JSON_TOKEN_STRING:
-			jrows_scalar(st, jrows_string(st), tt);
-			jrows_advance(st);
-			break;
-		case JSON_TOKEN_NUMBER:
-		case JSON_TOKEN_TRUE:
-		case JSON_TOKEN_FALSE:
-		case JSON_TOKEN_NULL:
-			jrows_scalar(st, jrows_lexeme(st), tt);
-			jrows_advance(st);
-			break;
-		default:
-			jrows_lex_error(st, JSON_EXPECTED_JSON);
+				else
+				{
+					if (tt == JSON_TOKEN_COMMA)
+					{
+						jrows_advance(st);
+						st->step = WS_KEY;
+					}
+					else if (tt == JSON_TOKEN_OBJECT_END)
+					{
+						jrows_container_end(st, false);
+						jrows_advance(st);
+					}
+					else
+						jrows_lex_error(st, JSON_EXPECTED_OBJECT_NEXT);
+				}
+				break;
+			case WS_DONE:
+				return false;
+		}
 	}
+	return true;
 }
 
 /* errcontext: which field of which response was being converted */
@@ -1394,20 +1454,21 @@ jrows_errcontext(void *arg)
 }
 
 /*
- * jrows_parse
- *		Parse body (len bytes, NUL-terminated; strings are decoded in place, so
- *		the body is rewritten and belongs to the parser) per spec, call
- *		emit for each row, and return the number of rows.  captured, when
- *		not NULL, has spec->ncaptures slots set to the top-level scalars
- *		named in spec->captures (palloc'd text, NULL when absent or null).
- *		Raises 22032 on a malformed or unexpected body.
+ * jrows_open
+ *		Start parsing body (len bytes, NUL-terminated; strings are decoded in
+ *		place, so the body is rewritten and belongs to the parser) per spec.
+ *		wanted (spec->natts flags, NULL: all) names the columns to build: the
+ *		others stay NULL and their values are skipped without conversion.
+ *		captured, when not NULL, has spec->ncaptures slots, set while the
+ *		body is read to the top-level scalars named in spec->captures
+ *		(palloc'd text, NULL when absent or null); read them once
+ *		jrows_next() has returned false.  The parser lives in the current
+ *		memory context.  Raises 22021 on a body that is not UTF-8.
  */
-int64
-jrows_parse(const JrowsSpec *spec, char *body, size_t len,
-			JrowsEmit emit, void *arg, char **captured)
+JrowsParser *
+jrows_open(const JrowsSpec *spec, char *body, size_t len, const bool *wanted, char **captured)
 {
 	JrowsState *st;
-	ErrorContextCallback errcb;
 
 	if (len > (size_t) PG_INT32_MAX)
 		ereport(ERROR,
@@ -1419,11 +1480,14 @@ jrows_parse(const JrowsSpec *spec, char *body, size_t len,
 
 	st = palloc0(sizeof(JrowsState));
 	st->spec = spec;
-	st->emit = emit;
-	st->emit_arg = arg;
 	st->captured = captured;
 	st->values = palloc0(sizeof(Datum) * Max(spec->natts, 2));
 	st->nulls = palloc0(sizeof(bool) * Max(spec->natts, 2));
+	st->wanted = palloc(sizeof(bool) * Max(spec->natts, 2));
+	for (int i = 0; i < Max(spec->natts, 2); i++)
+		st->wanted[i] = (wanted == NULL || i >= spec->natts || wanted[i]);
+	st->want_extra = spec->extra_attnum >= 0 && st->wanted[spec->extra_attnum];
+	st->want_whole = spec->whole_attnum >= 0 && st->wanted[spec->whole_attnum];
 	st->row_index = spec->columns ? jrows_build_index(spec->columns) : NULL;
 	st->row_cxt = AllocSetContextCreate(CurrentMemoryContext, "spotgo_gss row",
 										ALLOCSET_DEFAULT_SIZES);
@@ -1431,20 +1495,68 @@ jrows_parse(const JrowsSpec *spec, char *body, size_t len,
 	if (captured)
 		memset(captured, 0, sizeof(char *) * spec->ncaptures);
 
+	/* the lexer validates strings without building them; jrows_string() takes them in place */
+	st->lex = compat_json_lexer(body, (int) len, false);
+	st->step = WS_VALUE;
+	jrows_advance(st);
+	return st;
+}
+
+/*
+ * jrows_next
+ *		The next row of the body: true with *values and *nulls (spec->natts
+ *		entries, owned by the parser) set, valid until the next call; false
+ *		at the end of the body.  Raises 22032 on a malformed or unexpected
+ *		body, and what a column's input function raises.
+ */
+bool
+jrows_next(JrowsParser *p, Datum **values, bool **nulls)
+{
+	JrowsState *st = (JrowsState *) p;
+	ErrorContextCallback errcb;
+	bool		got;
+
 	errcb.callback = jrows_errcontext;
 	errcb.arg = st;
 	errcb.previous = error_context_stack;
 	error_context_stack = &errcb;
-
-	/* the lexer validates strings without building them; jrows_string() takes them in place */
-	st->lex = compat_json_lexer(body, (int) len, false);
-	jrows_advance(st);
-	jrows_walk_value(st);
-	if (st->lex->token_type != JSON_TOKEN_END)
-		jrows_lex_error(st, JSON_EXPECTED_END);
+	got = jrows_step(st);
 	error_context_stack = errcb.previous;
+	*values = st->values;
+	*nulls = st->nulls;
+	return got;
+}
+
+/*
+ * jrows_close
+ *		Free the parser's row memory; returns the number of rows it gave.
+ */
+int64
+jrows_close(JrowsParser *p)
+{
+	JrowsState *st = (JrowsState *) p;
+	int64		n = st->nrows;
+
 	MemoryContextDelete(st->row_cxt);
-	return st->nrows;
+	return n;
+}
+
+/*
+ * jrows_parse
+ *		Parse a whole body (see jrows_open()), calling emit for each row
+ *		with every column built, and return the number of rows.
+ */
+int64
+jrows_parse(const JrowsSpec *spec, char *body, size_t len,
+			JrowsEmit emit, void *arg, char **captured)
+{
+	JrowsParser *p = jrows_open(spec, body, len, NULL, captured);
+	Datum	   *values;
+	bool	   *nulls;
+
+	while (jrows_next(p, &values, &nulls))
+		emit(arg, values, nulls);
+	return jrows_close(p);
 }
 
 /*

@@ -55,6 +55,13 @@ typedef struct JrowsSpec
 /* receives each row; values live until the next row */
 typedef void (*JrowsEmit) (void *arg, Datum *values, bool *nulls);
 
+/* a body being parsed, row by row */
+typedef struct JrowsState JrowsParser;
+
+extern JrowsParser *jrows_open(const JrowsSpec *spec, char *body, size_t len,
+							   const bool *wanted, char **captured);
+extern bool jrows_next(JrowsParser *p, Datum **values, bool **nulls);
+extern int64 jrows_close(JrowsParser *p);
 extern int64 jrows_parse(const JrowsSpec *spec, char *body, size_t len,
 						 JrowsEmit emit, void *arg, char **captured);
 extern char *jrows_jsonb_text(Jsonb *jb, int *len);
