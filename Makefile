@@ -10,6 +10,7 @@ OBJS = \
 	src/options.o \
 	src/http.o \
 	src/json_rows.o \
+	src/listing.o \
 	src/gss.o \
 	src/spotgo.o \
 	src/push.o \

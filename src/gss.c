@@ -4,12 +4,13 @@
  *		GoSweetSpot customer-order endpoints as SQL functions.
  *
  * Everything this product knows about GSS's paths, parameters and field
- * names is in this file.  Listing reads page after page: once page 1 has
- * told how many pages there are, the request for page k+1 is started before
- * page k is parsed, so the transfer overlaps the parsing; two page memory
- * contexts alternate, so at most the page being parsed and the one arriving
- * are held.  Rows go into the function's tuplestore as they are parsed.
- * An empty page ends a listing; one longer than max_pages is refused.
+ * names is in this file, and its resources (customer_orders, pending_orders)
+ * are described once, in gss_resources at the end: how a listing is split
+ * (a list filter goes 50 numbers a listing) and how each page is asked for,
+ * which filter a foreign scan may send, and how a foreign table's rows are
+ * written.  The page loop itself (numbered pages, the next one travelling
+ * while one is parsed, an empty page ending a listing, max_pages) is
+ * listing.c's, shared with the foreign tables.
  *
  * Input is checked completely before the first request: an order must be a
  * JSON object with a non-empty string packingslipno, no number may appear
@@ -36,6 +37,7 @@
 #include "json_rows.h"
 #include "options.h"
 #include "push.h"
+#include "resource.h"
 
 PG_FUNCTION_INFO_V1(gss_customer_orders);
 PG_FUNCTION_INFO_V1(gss_pending_orders);
@@ -192,14 +194,6 @@ gss_headers(ApiEndpoint *ep, HttpRequest *req)
 }
 
 static void
-gss_emit_tuplestore(void *arg, Datum *values, bool *nulls)
-{
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) arg;
-
-	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-}
-
-static void
 gss_check_natts(ReturnSetInfo *rsinfo, int natts)
 {
 	if (rsinfo->setDesc->natts != natts)
@@ -273,6 +267,18 @@ gss_first_repeat(char **keys, int n, int *first, int *second)
 	return found;
 }
 
+/* refuse a number bound for a comma-separated list that holds a comma */
+static void
+gss_check_list_number(const char *num)
+{
+	if (strchr(num, ',') != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("packing-slip number \"%s\" contains a comma", num),
+				 errdetail("GoSweetSpot takes packing-slip numbers as a comma-separated list and has no way to escape a comma inside one."),
+				 errhint("Use spotgo_gss.gss_order_status() for this number; it is sent in the URL path.")));
+}
+
 /*
  * gss_slip_numbers
  *		The elements of a text[] of packing-slip numbers, checked: no NULL or
@@ -305,12 +311,8 @@ gss_slip_numbers(ArrayType *arr, const char *argname, bool for_list, bool unique
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("%s[%d] is an empty packing-slip number", argname, i + 1)));
-		if (for_list && strchr(nums[i], ',') != NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("packing-slip number \"%s\" contains a comma", nums[i]),
-					 errdetail("GoSweetSpot takes packing-slip numbers as a comma-separated list and has no way to escape a comma inside one."),
-					 errhint("Use spotgo_gss.gss_order_status() for this number; it is sent in the URL path.")));
+		if (for_list)
+			gss_check_list_number(nums[i]);
 	}
 	if (unique)
 	{
@@ -327,15 +329,18 @@ gss_slip_numbers(ArrayType *arr, const char *argname, bool for_list, bool unique
 	return n;
 }
 
-/* append "a,b,c" (each percent-encoded) for nums[from..to) */
+/* append "a,b,c" (each percent-encoded unless verbatim) for nums[from..to) */
 static void
-gss_append_list(StringInfo buf, char **nums, int from, int to)
+gss_append_list(StringInfo buf, char **nums, int from, int to, bool verbatim)
 {
 	for (int i = from; i < to; i++)
 	{
 		if (i > from)
 			appendStringInfoChar(buf, ',');
-		http_append_encoded(buf, nums[i]);
+		if (verbatim)
+			appendStringInfoString(buf, nums[i]);
+		else
+			http_append_encoded(buf, nums[i]);
 	}
 }
 
@@ -374,119 +379,97 @@ gss_page_errcontext(void *arg)
 }
 
 /*
- * gss_page_begin
- *		Start the request for one page of the listing, in cxt (where its
- *		answer will live); *req_out gets the request.
+ * gss_plan_list
+ *		The listings of GET /api/customerorders for q: one, or one per 50
+ *		packing-slip numbers of the list filter (filter 0).  The SQL
+ *		function passes its other filters as query-string text in q->args;
+ *		a foreign scan passes none, and asks for products only when it wants
+ *		that column.
  */
-static HttpTransfer *
-gss_page_begin(ApiEndpoint *ep, const char *filter, int page, MemoryContext cxt, HttpRequest **req_out)
+static ListingPart *
+gss_plan_list(const ListingQuery *q, int *nparts)
 {
-	MemoryContext old = MemoryContextSwitchTo(cxt);
-	HttpRequest *req = palloc(sizeof(HttpRequest));
-	HttpTransfer *x;
+	const FilterValues *slips = &q->filters[0];
+	const char *common = q->args ? (const char *) q->args :
+		(q->wanted == NULL || q->wanted[GO_PRODUCTS]) ? "&includeProducts=true" : "";
+	int			n = slips->used ? (slips->n + GSS_MAX_PER_LIST - 1) / GSS_MAX_PER_LIST : 1;
+	ListingPart *parts = palloc0(sizeof(ListingPart) * Max(n, 1));
 
-	http_request_init(req, "GET", "GoSweetSpot customer orders");
-	appendStringInfo(&req->path, "%s?page=%d&pagesize=%d%s", GSS_LIST_PATH, page, ep->page_size, filter);
-	gss_headers(ep, req);
-	x = http_begin(ep, req);
-	MemoryContextSwitchTo(old);
-	*req_out = req;
-	return x;
+	for (int i = 0; i < n; i++)
+	{
+		StringInfoData filter;
+
+		initStringInfo(&filter);
+		if (slips->used)
+		{
+			int			from = i * GSS_MAX_PER_LIST;
+
+			appendStringInfoString(&filter, "&packingslipno=");
+			gss_append_list(&filter, slips->values, from, Min(slips->n, from + GSS_MAX_PER_LIST),
+							slips->verbatim);
+		}
+		appendStringInfoString(&filter, common);
+		parts[i].paging = PAGING_NUMBERED;
+		parts[i].spec = &gss_page_spec;
+		parts[i].what = "GoSweetSpot customer orders";
+		parts[i].context = "GoSweetSpot customer orders";
+		parts[i].arg = filter.data;
+	}
+	*nparts = n;
+	return parts;
 }
 
-/*
- * gss_list_pages
- *		Fetch every page of GET /api/customerorders?<filter>&page=..&pagesize=..
- *		into the tuplestore, overlapping each page's transfer with the parsing
- *		of the one before.
- *
- *		Each answer's "Pages" says how many pages there are.  A page with no
- *		rows ends the listing, whatever "Pages" says: orders processed or
- *		deleted since page 1 shorten a listing, and GSS's "Pages" does not
- *		follow, so an empty page means there is nothing more to read (and an
- *		answer claiming billions of empty pages costs one request).  A listing
- *		whose "Pages" is above the server's max_pages fails (54000) as soon
- *		as an answer says so, without reading the pages: at most max_pages
- *		requests are made.
- */
+/* GET /api/customerorders?page=..&pagesize=..<filter> */
 static void
-gss_list_pages(ApiEndpoint *ep, ReturnSetInfo *rsinfo, const char *filter)
+gss_request_list(ApiEndpoint *ep, const ListingPart *part, int page, int page_size,
+				 const char *token, HttpRequest *req)
 {
-	MemoryContext page_cxt[2];
-	MemoryContext old;
-	HttpTransfer *next = NULL;
-	HttpRequest *next_req = NULL;
-	int			pages = 1;
-	GssPageContext pc;
-	ErrorContextCallback errcb;
+	http_request_init(req, "GET", part->what);
+	appendStringInfo(&req->path, "%s?page=%d&pagesize=%d%s", GSS_LIST_PATH, page, page_size,
+					 (const char *) part->arg);
+	gss_headers(ep, req);
+}
 
-	page_cxt[0] = AllocSetContextCreate(CurrentMemoryContext, "spotgo_gss page A", ALLOCSET_DEFAULT_SIZES);
-	page_cxt[1] = AllocSetContextCreate(CurrentMemoryContext, "spotgo_gss page B", ALLOCSET_DEFAULT_SIZES);
+/* the one listing of GET /v2/pendingorders */
+static ListingPart *
+gss_plan_pending(const ListingQuery *q, int *nparts)
+{
+	ListingPart *part = palloc0(sizeof(ListingPart));
 
-	pc.what = "GoSweetSpot customer orders";
-	pc.page = 1;
-	errcb.callback = gss_page_errcontext;
-	errcb.arg = &pc;
-	errcb.previous = error_context_stack;
-	error_context_stack = &errcb;
+	part->paging = PAGING_NONE;
+	part->spec = &gss_pending_spec;
+	part->what = "GoSweetSpot pending orders";
+	*nparts = 1;
+	return part;
+}
 
-	for (int page = 1; page <= pages; page++)
-	{
-		MemoryContext cxt = page_cxt[page % 2];
-		HttpRequest *req;
-		HttpResponse resp;
-		char	   *captured[1];
-		int64		nrows;
+static void
+gss_request_pending(ApiEndpoint *ep, const ListingPart *part, int page, int page_size,
+					const char *token, HttpRequest *req)
+{
+	http_request_init(req, "GET", part->what);
+	appendStringInfoString(&req->path, GSS_PENDING_PATH);
+	gss_headers(ep, req);
+}
 
-		pc.page = page;
-		if (next == NULL)
-			next = gss_page_begin(ep, filter, page, cxt, &next_req);
-		req = next_req;
-		old = MemoryContextSwitchTo(cxt);
-		http_finish(next, &resp);
-		MemoryContextSwitchTo(old);
-		next = NULL;
-		http_raise_for_status(ep, req, &resp);
+/* a number GSS can take in its comma-separated list filter */
+static bool
+gss_slip_ok(int f, const char *value)
+{
+	return value[0] != '\0' && strchr(value, ',') == NULL;
+}
 
-		/* the next page travels while this one is parsed */
-		if (page < pages)
-			next = gss_page_begin(ep, filter, page + 1, page_cxt[(page + 1) % 2], &next_req);
+/* every row of a listing into the SQL function's tuplestore */
+static void
+gss_list_into(ApiEndpoint *ep, const ApiResource *res, ReturnSetInfo *rsinfo, ListingQuery *q)
+{
+	Listing    *l = listing_open(res, ep, q, false);
+	Datum	   *values;
+	bool	   *nulls;
 
-		old = MemoryContextSwitchTo(cxt);
-		nrows = jrows_parse(&gss_page_spec, resp.body, resp.body_len, gss_emit_tuplestore, rsinfo, captured);
-		MemoryContextSwitchTo(old);
-
-		if (captured[0] != NULL)
-		{
-			char	   *end;
-			long		p = strtol(captured[0], &end, 10);
-
-			if (*end != '\0' || p < 0 || p > INT_MAX)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_JSON_TEXT),
-						 errmsg("unexpected value for field \"Pages\" in the %s", gss_page_spec.what),
-						 errdetail("Expected a page count, got \"%s\".",
-								   http_clean_text(captured[0], strlen(captured[0]), 50))));
-			pages = (int) p;
-		}
-		else if (page == 1)
-			pages = 1;
-		MemoryContextReset(cxt);
-
-		if (nrows == 0 && page < pages)
-		{
-			elog(DEBUG1, "spotgo_gss: page %d of %d of the GoSweetSpot customer orders is empty: the listing ends there",
-				 page, pages);
-			break;
-		}
-		if (pages > ep->max_pages)
-			http_raise_too_many_pages(ep, gss_page_spec.what,
-									  psprintf("The answer to page %d said \"Pages\": %d.", page, pages));
-	}
-
-	error_context_stack = errcb.previous;
-	MemoryContextDelete(page_cxt[0]);
-	MemoryContextDelete(page_cxt[1]);
+	while (listing_next(l, &values, &nulls))
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	listing_close(l, NULL);
 }
 
 /*
@@ -501,13 +484,18 @@ Datum
 gss_customer_orders(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	char	  **nums = NULL;
-	int			nnums = -1;
 	StringInfoData common;
 	ApiEndpoint *ep;
+	ListingQuery q;
 
+	memset(&q, 0, sizeof(q));
+	q.limit = -1;
 	if (!PG_ARGISNULL(0))
-		nnums = gss_slip_numbers(PG_GETARG_ARRAYTYPE_P(0), "packingslipnos", true, false, &nums);
+	{
+		q.filters[0].used = true;
+		q.filters[0].n = gss_slip_numbers(PG_GETARG_ARRAYTYPE_P(0), "packingslipnos", true, false,
+										  &q.filters[0].values);
+	}
 
 	initStringInfo(&common);
 	if (!PG_ARGISNULL(1))
@@ -518,26 +506,15 @@ gss_customer_orders(PG_FUNCTION_ARGS)
 		appendStringInfoString(&common, "&excludecompleted=true");
 	if (!PG_ARGISNULL(4) && PG_GETARG_BOOL(4))
 		appendStringInfoString(&common, "&includeProducts=true");
+	q.args = common.data;
 
 	ep = endpoint_lookup(gss_server_arg(fcinfo, 5), API_GSS, GetUserId());
 	compat_init_srf(fcinfo);
 	gss_check_natts(rsinfo, GO_NATTS);
 
-	if (nnums < 0)
-		gss_list_pages(ep, rsinfo, common.data);
-	else
-	{
-		for (int from = 0; from < nnums; from += GSS_MAX_PER_LIST)
-		{
-			StringInfoData filter;
-
-			initStringInfo(&filter);
-			appendStringInfoString(&filter, "&packingslipno=");
-			gss_append_list(&filter, nums, from, Min(nnums, from + GSS_MAX_PER_LIST));
-			appendStringInfoString(&filter, common.data);
-			gss_list_pages(ep, rsinfo, filter.data);
-		}
-	}
+	/* an empty list asks for nothing */
+	if (!q.filters[0].used || q.filters[0].n > 0)
+		gss_list_into(ep, &gss_resources[0], rsinfo, &q);
 	return (Datum) 0;
 }
 
@@ -550,18 +527,13 @@ gss_pending_orders(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	ApiEndpoint *ep = endpoint_lookup(gss_server_arg(fcinfo, 0), API_GSS, GetUserId());
-	HttpRequest req;
-	HttpResponse resp;
+	ListingQuery q;
 
 	compat_init_srf(fcinfo);
 	gss_check_natts(rsinfo, GO_NATTS);
-
-	http_request_init(&req, "GET", "GoSweetSpot pending orders");
-	appendStringInfoString(&req.path, GSS_PENDING_PATH);
-	gss_headers(ep, &req);
-	http_execute(ep, &req, &resp);
-	http_raise_for_status(ep, &req, &resp);
-	jrows_parse(&gss_pending_spec, resp.body, resp.body_len, gss_emit_tuplestore, rsinfo, NULL);
+	memset(&q, 0, sizeof(q));
+	q.limit = -1;
+	gss_list_into(ep, &gss_resources[1], rsinfo, &q);
 	return (Datum) 0;
 }
 
@@ -1081,7 +1053,7 @@ gss_delete_batch(ApiEndpoint *ep, char **nums, int n, bool raise, HttpResponse *
 	http_request_init(&req, "DELETE", "GoSweetSpot order deletion");
 	req.no_raise = !raise;
 	appendStringInfo(&req.path, "%s?packingslipno=", GSS_LIST_PATH);
-	gss_append_list(&req.path, nums, 0, n);
+	gss_append_list(&req.path, nums, 0, n, false);
 	gss_headers(ep, &req);
 	http_execute(ep, &req, resp);
 	if (raise)
@@ -1168,6 +1140,245 @@ gss_delete_orders(PG_FUNCTION_ARGS)
 	MemoryContextDelete(call_cxt);
 	return (Datum) 0;
 }
+
+/* ---- foreign table writes ---- */
+
+/* is name one of the order's fields (any case), flattened ones included? */
+static bool
+gss_is_field(const char *name, int len)
+{
+	const JrowsColumn *lists[] = {gss_order_fields, gss_status_fields};
+
+	for (int l = 0; l < (int) lengthof(lists); l++)
+		for (const JrowsColumn *c = lists[l]; c->field; c++)
+			if ((int) strlen(c->field) == len && pg_strncasecmp(c->field, name, len) == 0)
+				return true;
+	return false;
+}
+
+/* push a jsonb column's value (container or scalar) as an object member's value */
+static void
+gss_push_jsonb_value(JsonbParseState **ps, Jsonb *jb)
+{
+	JsonbValue	v;
+
+	if (JB_ROOT_IS_SCALAR(jb))
+		(void) JsonbExtractScalar(&jb->root, &v);
+	else
+	{
+		v.type = jbvBinary;
+		v.val.binary.data = &jb->root;
+		v.val.binary.len = VARSIZE(jb) - VARHDRSZ;
+	}
+	(void) pushJsonbValue(ps, WJB_VALUE, &v);
+}
+
+/*
+ * gss_row_order
+ *		The order a row of a customer_orders foreign table stands for: its
+ *		top-level columns under GSS's field names (the status columns are
+ *		GSS's to set, and left out), plus the fields of extra that have no
+ *		column, as the listing kept them.  Checked as gss_upsert_order()
+ *		checks an order; *slip gets its packingslipno.
+ */
+static GssOrderText
+gss_row_order(WriteRow *row)
+{
+	JsonbParseState *ps = NULL;
+	JsonbValue	k;
+	JsonbValue	v;
+	Jsonb	   *jb;
+	GssOrderText o;
+
+	(void) pushJsonbValue(&ps, WJB_BEGIN_OBJECT, NULL);
+	for (const JrowsColumn *c = gss_order_fields; c->field; c++)
+	{
+		if (c->nested != NULL || !row->given[c->attnum] || row->nulls[c->attnum])
+			continue;
+		k.type = jbvString;
+		k.val.string.val = unconstify(char *, c->field);
+		k.val.string.len = strlen(c->field);
+		(void) pushJsonbValue(&ps, WJB_KEY, &k);
+		switch (c->type)
+		{
+			case JR_BOOL:
+				v.type = jbvBool;
+				v.val.boolean = DatumGetBool(row->values[c->attnum]);
+				(void) pushJsonbValue(&ps, WJB_VALUE, &v);
+				break;
+			case JR_JSONB:
+				gss_push_jsonb_value(&ps, DatumGetJsonbP(row->values[c->attnum]));
+				break;
+			default:
+				v.type = jbvString;
+				v.val.string.val = TextDatumGetCString(row->values[c->attnum]);
+				v.val.string.len = strlen(v.val.string.val);
+				(void) pushJsonbValue(&ps, WJB_VALUE, &v);
+				break;
+		}
+	}
+	if (row->given[GO_EXTRA] && !row->nulls[GO_EXTRA])
+	{
+		Jsonb	   *extra = DatumGetJsonbP(row->values[GO_EXTRA]);
+		JsonbIterator *it;
+		JsonbIteratorToken tok;
+		bool		skip = false;
+
+		if (!JB_ROOT_IS_OBJECT(extra))
+			gss_bad_order("order.extra", "extra must be a JSON object of the fields that have no column.");
+		it = JsonbIteratorInit(&extra->root);
+		while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+		{
+			if (tok == WJB_KEY)
+			{
+				/* a column's field, or a field of the status object: not from extra */
+				skip = memchr(v.val.string.val, '.', v.val.string.len) != NULL ||
+					gss_is_field(v.val.string.val, v.val.string.len);
+				if (!skip)
+					(void) pushJsonbValue(&ps, WJB_KEY, &v);
+			}
+			else if (tok == WJB_VALUE && !skip)
+				(void) pushJsonbValue(&ps, WJB_VALUE, &v);
+		}
+	}
+	jb = JsonbValueToJsonb(pushJsonbValue(&ps, WJB_END_OBJECT, NULL));
+	o.slip = gss_check_order(&jb->root, "order");
+	o.json = jrows_jsonb_text(jb, &o.len);
+	return o;
+}
+
+/* outcomes of an upload, in input order, see gss_write_insert() */
+typedef struct GssWriteOutcomes
+{
+	WriteOutcome *out;
+	int			next;
+} GssWriteOutcomes;
+
+static void
+gss_write_outcome(void *arg, const char *slip pg_attribute_unused(), GssResult *res)
+{
+	GssWriteOutcomes *w = (GssWriteOutcomes *) arg;
+	WriteOutcome *o = &w->out[w->next++];
+
+	memset(o, 0, sizeof(WriteOutcome));
+	if (res == NULL || !res->has_result)
+		o->message = pstrdup("the GoSweetSpot answer did not mention this order");
+	else
+	{
+		o->done = res->result;
+		if (res->msg && res->msg[0])
+			o->message = pstrdup(res->msg);
+		else if (!res->result)
+			o->message = pstrdup("already processed");
+	}
+}
+
+/*
+ * gss_write_insert
+ *		INSERT into customer_orders: the rows as orders, PUT in batches of
+ *		batch_size; an order GSS ignores (already processed) is not done.
+ */
+static void
+gss_write_insert(ApiEndpoint *ep, WriteRow *rows, int n, WriteOutcome *out)
+{
+	GssOrderText *orders = palloc(sizeof(GssOrderText) * n);
+	GssWriteOutcomes w = {out, 0};
+
+	for (int i = 0; i < n; i++)
+		orders[i] = gss_row_order(&rows[i]);
+	gss_upload(ep, orders, n, gss_write_outcome, &w);
+}
+
+/* UPDATE: the new row, PUT as a whole (GSS replaces a pending order) */
+static void
+gss_write_update(ApiEndpoint *ep, WriteRow *row, WriteOutcome *out)
+{
+	gss_write_insert(ep, row, 1, out);
+}
+
+/*
+ * gss_write_remove
+ *		DELETE the orders with these numbers, 50 a request; only "Deleted."
+ *		is done.  Every number is checked before the first request.
+ */
+static void
+gss_write_remove(ApiEndpoint *ep, char **keys, int n, WriteOutcome *out)
+{
+	for (int i = 0; i < n; i++)
+		gss_check_list_number(keys[i]);
+	for (int from = 0; from < n; from += GSS_MAX_PER_LIST)
+	{
+		int			to = Min(n, from + GSS_MAX_PER_LIST);
+		HttpResponse resp;
+		GssOutcomes outcomes;
+
+		(void) gss_delete_batch(ep, keys + from, to - from, true, &resp, &outcomes);
+		for (int i = from; i < to; i++)
+		{
+			const char *said = gss_outcome_for(&outcomes, keys[i]);
+
+			memset(&out[i], 0, sizeof(WriteOutcome));
+			out[i].done = said != NULL && strcmp(said, "Deleted.") == 0;
+			out[i].message = pstrdup(said && said[0] ? said : "the GoSweetSpot answer did not mention this order");
+		}
+	}
+}
+
+/* ---- the resources ---- */
+
+static const ResourceFilter gss_list_filters[] = {
+	{"packingslipno", TEXTOID, true, true, false},
+};
+
+static const char *const gss_read_only[] = {
+	"status", "ticketnumber", "trackingurl", "picked", "delivered", "manualticket", NULL
+};
+
+static const ResourceWrites gss_order_writes = {
+	.batched = true,
+	.read_only = gss_read_only,
+	.insert = gss_write_insert,
+	.update = gss_write_update,
+	.remove = gss_write_remove,
+};
+
+const ApiResource gss_resources[] = {
+	{
+		.name = "gss.customer_orders",
+		.remote_schema = "gss",
+		.table = "customer_orders",
+		.comment = "GoSweetSpot customer orders (GET /api/customerorders, paged); packingslipno = / IN is sent as the list filter; INSERT and UPDATE publish orders (PUT), DELETE deletes pending ones",
+		.api = API_GSS,
+		.type_name = "gss_order",
+		.natts = GO_NATTS,
+		.filters = gss_list_filters,
+		.nfilters = lengthof(gss_list_filters),
+		.key_column = "packingslipno",
+		.count_sql = "SELECT pg_catalog.count(*) FROM spotgo_gss.gss_orders_local"
+		" WHERE server OPERATOR(pg_catalog.=) $1 AND deleted_at IS NULL",
+		.default_rows = 1000,
+		.plan = gss_plan_list,
+		.request = gss_request_list,
+		.value_ok = gss_slip_ok,
+		.writes = &gss_order_writes,
+	},
+	{
+		.name = "gss.pending_orders",
+		.remote_schema = "gss",
+		.table = "pending_orders",
+		.comment = "GoSweetSpot orders published but not yet processed (GET /v2/pendingorders, one answer); read only",
+		.api = API_GSS,
+		.type_name = "gss_order",
+		.natts = GO_NATTS,
+		.count_sql = "SELECT pg_catalog.count(*) FROM spotgo_gss.gss_orders_local"
+		" WHERE server OPERATOR(pg_catalog.=) $1 AND deleted_at IS NULL AND open",
+		.default_rows = 100,
+		.plan = gss_plan_pending,
+		.request = gss_request_pending,
+	},
+};
+
+const int	gss_nresources = lengthof(gss_resources);
 
 /* ---- push: delivery of outbox items ---- */
 

@@ -41,9 +41,13 @@
  * (control characters become spaces, invalid bytes '?'), after the key that
  * was sent has been masked, and only then cut to length.
  *
+ * http_begin() only attaches a transfer: it moves when http_finish() waits
+ * for it, or when the caller, busy with other work meanwhile (parsing the
+ * page before), calls http_progress() now and then.
+ *
  * http_raise_too_many_pages() is the one error of a listing that would need
- * more than the server's max_pages requests; the page loops of gss.c and
- * spotgo.c call it.
+ * more than the server's max_pages requests; the page loop (listing.c)
+ * calls it.
  *
  *-------------------------------------------------------------------------
  */
@@ -617,6 +621,50 @@ http_attach(HttpTransfer *x)
 }
 
 /*
+ * http_reap
+ *		Mark the transfers libcurl has finished as done.  Never raises.
+ */
+static void
+http_reap(void)
+{
+	int			left;
+	CURLMsg    *msg;
+
+	while ((msg = curl_multi_info_read(http_multi, &left)) != NULL)
+	{
+		HttpTransfer *other;
+
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **) &other);
+		if (other != NULL)
+		{
+			other->done = true;
+			other->result = msg->data.result;
+		}
+	}
+}
+
+/*
+ * http_progress
+ *		Let the transfers in flight move on without waiting: send what can
+ *		be sent, take in what has arrived.  A caller that started a request
+ *		with http_begin() and has other work to do (parsing the page before)
+ *		calls this now and then, so that the request is on its way.  Never
+ *		raises; http_finish() completes the transfer.
+ */
+void
+http_progress(void)
+{
+	int			running;
+
+	if (http_multi == NULL || dlist_is_empty(&http_attached))
+		return;
+	curl_multi_perform(http_multi, &running);
+	http_reap();
+}
+
+/*
  * http_drive
  *		Run the multi handle until x has finished, polling its sockets at most
  *		HTTP_POLL_MS at a time so that cancel and statement_timeout are seen
@@ -633,23 +681,9 @@ http_drive(HttpTransfer *x)
 		while (!x->done)
 		{
 			int			running;
-			int			left;
-			CURLMsg    *msg;
 
 			curl_multi_perform(http_multi, &running);
-			while ((msg = curl_multi_info_read(http_multi, &left)) != NULL)
-			{
-				HttpTransfer *other;
-
-				if (msg->msg != CURLMSG_DONE)
-					continue;
-				curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **) &other);
-				if (other != NULL)
-				{
-					other->done = true;
-					other->result = msg->data.result;
-				}
-			}
+			http_reap();
 			if (x->done)
 				break;
 			curl_multi_poll(http_multi, NULL, 0, HTTP_POLL_MS, NULL);

@@ -60,6 +60,7 @@ extern void http_append_encoded(StringInfo buf, const char *s);
 extern void http_execute(ApiEndpoint *ep, HttpRequest *req, HttpResponse *resp);
 extern HttpTransfer *http_begin(ApiEndpoint *ep, HttpRequest *req);
 extern void http_finish(HttpTransfer *xfer, HttpResponse *resp);
+extern void http_progress(void);
 
 extern bool http_ok(const HttpResponse *resp);
 extern void http_raise_for_status(ApiEndpoint *ep, HttpRequest *req, HttpResponse *resp);

@@ -58,6 +58,7 @@
 #include "datatype/timestamp.h"
 #include "mb/pg_wchar.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/datetime.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
@@ -1557,6 +1558,53 @@ jrows_parse(const JrowsSpec *spec, char *body, size_t len,
 	while (jrows_next(p, &values, &nulls))
 		emit(arg, values, nulls);
 	return jrows_close(p);
+}
+
+/* copy the columns of one field list (and its nested lists) */
+static void
+jrows_copy_columns(const JrowsColumn *cols, const Datum *values, const bool *nulls, Datum *dst)
+{
+	for (const JrowsColumn *c = cols; c->field; c++)
+	{
+		if (c->nested)
+		{
+			jrows_copy_columns(c->nested, values, nulls, dst);
+			continue;
+		}
+		if (nulls[c->attnum])
+			continue;
+		switch (c->type)
+		{
+			case JR_TEXT:
+			case JR_JSONB:
+				dst[c->attnum] = datumCopy(values[c->attnum], false, -1);
+				break;
+			case JR_UUID:
+				dst[c->attnum] = datumCopy(values[c->attnum], false, UUID_LEN);
+				break;
+			default:
+				dst[c->attnum] = values[c->attnum];
+				break;
+		}
+	}
+}
+
+/*
+ * jrows_copy_row
+ *		Copy a row the parser gave (valid only until its next row) into the
+ *		current memory context: dst and dnulls have spec->natts entries.
+ */
+void
+jrows_copy_row(const JrowsSpec *spec, const Datum *values, const bool *nulls, Datum *dst, bool *dnulls)
+{
+	memcpy(dnulls, nulls, sizeof(bool) * spec->natts);
+	memset(dst, 0, sizeof(Datum) * spec->natts);
+	if (spec->columns)
+		jrows_copy_columns(spec->columns, values, nulls, dst);
+	if (spec->extra_attnum >= 0 && !nulls[spec->extra_attnum])
+		dst[spec->extra_attnum] = datumCopy(values[spec->extra_attnum], false, -1);
+	if (spec->whole_attnum >= 0 && !nulls[spec->whole_attnum])
+		dst[spec->whole_attnum] = datumCopy(values[spec->whole_attnum], false, -1);
 }
 
 /*

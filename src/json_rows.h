@@ -62,6 +62,8 @@ extern JrowsParser *jrows_open(const JrowsSpec *spec, char *body, size_t len,
 							   const bool *wanted, char **captured);
 extern bool jrows_next(JrowsParser *p, Datum **values, bool **nulls);
 extern int64 jrows_close(JrowsParser *p);
+extern void jrows_copy_row(const JrowsSpec *spec, const Datum *values, const bool *nulls,
+						   Datum *dst, bool *dnulls);
 extern int64 jrows_parse(const JrowsSpec *spec, char *body, size_t len,
 						 JrowsEmit emit, void *arg, char **captured);
 extern char *jrows_jsonb_text(Jsonb *jb, int *len);

@@ -16,11 +16,11 @@
  * whose full list is not published (order status, location type, document
  * type) are not checked.
  *
- * Query pages are read one after another: the continuation token of a page
- * is only known once the page has been read.  Each page is parsed straight
- * into the tuplestore in its own memory context.  One loop
- * (spotgo_query_pages) serves the SQL function and the outbox's lookup of
- * an order id; it ends on a token answered twice and at max_pages pages.
+ * The orders resource (spotgo_resources, at the end) describes the
+ * listings once: an order query read page after page by its continuation
+ * tokens (the loop, with its checks of repeated tokens and max_pages, is
+ * listing.c's), or a lookup of one order by id; the SQL function, the
+ * foreign table and the outbox's lookup of an order id all use it.
  *
  *-------------------------------------------------------------------------
  */
@@ -29,11 +29,11 @@
 #include <math.h>
 
 #include "access/htup_details.h"
-#include "common/hashfn.h"
+#include "catalog/pg_type.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
-#include "utils/hsearch.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
@@ -44,6 +44,7 @@
 #include "json_rows.h"
 #include "options.h"
 #include "push.h"
+#include "resource.h"
 
 PG_FUNCTION_INFO_V1(spotgo_create_order);
 PG_FUNCTION_INFO_V1(spotgo_update_order);
@@ -131,6 +132,16 @@ static JrowsSpec spotgo_query_spec = {
 	.captures = spotgo_query_captures,
 	.ncaptures = 1,
 	.what = "SpotGo order query"
+};
+
+/* one order, GET /api/v1/orders/{orderId} */
+static const JrowsSpec spotgo_get_spec = {
+	.shape = JR_SINGLE,
+	.columns = spotgo_order_fields,
+	.natts = SO_NATTS,
+	.extra_attnum = -1,
+	.whole_attnum = SO_ORDER,
+	.what = "SpotGo order"
 };
 
 /* ---- requests ---- */
@@ -553,38 +564,26 @@ spotgo_get_order(PG_FUNCTION_ARGS)
 
 /* ---- query ---- */
 
-static void
-spotgo_emit_tuplestore(void *arg, Datum *values, bool *nulls)
+/* the filter of one order query, as JSON object text */
+typedef struct SpotgoFilter
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) arg;
-
-	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-}
-
-typedef struct SpotgoPageContext
-{
-	int			page;
-} SpotgoPageContext;
-
-static void
-spotgo_page_errcontext(void *arg)
-{
-	errcontext("SpotGo order query, page %d", ((SpotgoPageContext *) arg)->page);
-}
+	char	   *text;			/* "{...}" */
+	int			len;
+	bool		empty;			/* "{}" */
+	bool		has_page_size;	/* the caller set pageSize: it wins */
+} SpotgoFilter;
 
 /* filter || {pageSize: n} || {continuationToken: token} as text */
 static char *
-spotgo_query_body(Jsonb *filter, bool has_page_size, int page_size, const char *token, int *len)
+spotgo_query_body(const SpotgoFilter *f, int page_size, const char *token, int *len)
 {
 	StringInfoData buf;
-	int			flen;
-	char	   *ftext = jrows_jsonb_text(filter, &flen);
-	bool		empty = (JB_ROOT_COUNT(filter) == 0);
+	bool		empty = f->empty;
 
 	initStringInfo(&buf);
 	/* the filter's own text, without its closing brace */
-	appendBinaryStringInfo(&buf, ftext, flen - 1);
-	if (!has_page_size)
+	appendBinaryStringInfo(&buf, f->text, f->len - 1);
+	if (!f->has_page_size)
 	{
 		appendStringInfo(&buf, "%s\"%s\": %d", empty ? "" : ", ", spotgo_assumed.query_page_size, page_size);
 		empty = false;
@@ -599,144 +598,144 @@ spotgo_query_body(Jsonb *filter, bool has_page_size, int page_size, const char *
 	return buf.data;
 }
 
-/* a continuation token answered in one listing, see spotgo_query_pages() */
-typedef struct SpotgoToken
+/* a filter jsonb (an object) as a SpotgoFilter */
+static SpotgoFilter *
+spotgo_filter_from_jsonb(Jsonb *filter)
 {
-	uint64		hash;			/* hash key */
-	char	   *token;
-	int			page;			/* the page that answered it */
-} SpotgoToken;
+	SpotgoFilter *f = palloc0(sizeof(SpotgoFilter));
 
-/*
- * spotgo_note_token
- *		Remember the token that page answered; raise (38000) when an earlier
- *		page of the same listing answered it already: following it would read
- *		the same pages again, for ever or into a listing with repeats.  (Two
- *		tokens whose hashes collide are both followed; max_pages bounds that.)
- *		Returns a copy of the token, allocated in cxt.
- */
-static char *
-spotgo_note_token(ApiEndpoint *ep, HTAB *seen, MemoryContext cxt, const char *token, int page)
+	f->text = jrows_jsonb_text(filter, &f->len);
+	f->empty = (JB_ROOT_COUNT(filter) == 0);
+	f->has_page_size = spotgo_get(&filter->root, spotgo_assumed.query_page_size) != NULL;
+	return f;
+}
+
+/* append a value as a JSON string, or as it is (an EXPLAIN placeholder) */
+static void
+spotgo_append_json_value(StringInfo buf, const FilterValues *fv, int i)
 {
-	uint64		h = hash_bytes_extended((const unsigned char *) token, strlen(token), 0);
-	bool		found;
-	SpotgoToken *t = hash_search(seen, &h, HASH_ENTER, &found);
-
-	if (!found)
-	{
-		t->token = MemoryContextStrdup(cxt, token);
-		t->page = page;
-		return t->token;
-	}
-	if (strcmp(t->token, token) == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
-				 errmsg("the SpotGo order query from server \"%s\" answered the same continuation token twice",
-						ep->servername),
-				 errdetail("Pages %d and %d both answered the continuation token \"%s\".",
-						   t->page, page, http_clean_text(token, strlen(token), 100)),
-				 errhint("Following it would read the same pages again; report the fault to SpotGo.")));
-	return MemoryContextStrdup(cxt, token);
+	if (fv->verbatim)
+		appendStringInfoString(buf, fv->values[i]);
+	else
+		escape_json(buf, fv->values[i]);
 }
 
 /*
- * spotgo_query_pages
- *		Run one query listing: POST the filter (a jsonb object, passed as
- *		written) plus pageSize (unless the filter has one) and the
- *		continuation token, page after page, each page's orders parsed into
- *		emit, until no token comes back or emit sets *stop (NULL-able).  The
- *		SQL function and the outbox's id lookup share it.
- *
- *		A token answered twice in one listing raises 38000; a listing still
- *		answering a token after max_pages pages raises 54000 (so at most
- *		max_pages requests are made).  A non-2xx answer raises, or, when
- *		failed is not NULL, returns false with *failed filled (allocated in
- *		the caller's context).
+ * spotgo_filter_from_values
+ *		The query filter of a foreign scan: {"orderNumber": v, "status":
+ *		[v, ...]} from filters 1 and 2 (spotgo_order_filters).
  */
-static bool
-spotgo_query_pages(ApiEndpoint *ep, Jsonb *filter, JrowsEmit emit, void *arg, bool *stop,
-				   HttpResponse *failed)
+static SpotgoFilter *
+spotgo_filter_from_values(const ListingQuery *q)
 {
-	bool		has_page_size = spotgo_get(&filter->root, spotgo_assumed.query_page_size) != NULL;
-	char	   *token = NULL;
-	MemoryContext outer = CurrentMemoryContext;
-	MemoryContext page_cxt;
-	MemoryContext token_cxt;
-	HTAB	   *seen;
-	HASHCTL		ctl;
-	SpotgoPageContext pc;
-	ErrorContextCallback errcb;
-	bool		ok = true;
+	SpotgoFilter *f = palloc0(sizeof(SpotgoFilter));
+	StringInfoData buf;
+	const FilterValues *number = &q->filters[1];
+	const FilterValues *status = &q->filters[2];
+
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '{');
+	if (number->used)
+	{
+		appendStringInfoString(&buf, "\"orderNumber\": ");
+		spotgo_append_json_value(&buf, number, 0);
+	}
+	if (status->used)
+	{
+		appendStringInfoString(&buf, number->used ? ", \"status\": [" : "\"status\": [");
+		for (int i = 0; i < status->n; i++)
+		{
+			if (i > 0)
+				appendStringInfoString(&buf, ", ");
+			spotgo_append_json_value(&buf, status, i);
+		}
+		appendStringInfoChar(&buf, ']');
+	}
+	appendStringInfoChar(&buf, '}');
+	f->text = buf.data;
+	f->len = buf.len;
+	f->empty = !number->used && !status->used;
+	return f;
+}
+
+/*
+ * spotgo_plan_orders
+ *		The listings of spotgo.orders for q: one GET /api/v1/orders/{orderId}
+ *		per id of filter 0 (a lookup: unknown means no row), else one order
+ *		query with the SQL function's filter (q->args) or the scan's.
+ */
+static ListingPart *
+spotgo_plan_orders(const ListingQuery *q, int *nparts)
+{
+	const FilterValues *ids = &q->filters[0];
+	ListingPart *parts;
 
 	spotgo_query_spec.rows_key = spotgo_assumed.query_items;
-	page_cxt = AllocSetContextCreate(outer, "spotgo_gss query page", ALLOCSET_DEFAULT_SIZES);
-	token_cxt = AllocSetContextCreate(outer, "spotgo_gss continuation tokens", ALLOCSET_DEFAULT_SIZES);
-	memset(&ctl, 0, sizeof(ctl));
-	ctl.keysize = sizeof(uint64);
-	ctl.entrysize = sizeof(SpotgoToken);
-	ctl.hcxt = token_cxt;
-	seen = hash_create("spotgo_gss continuation tokens", 64, &ctl,
-					   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-
-	pc.page = 0;
-	errcb.callback = spotgo_page_errcontext;
-	errcb.arg = &pc;
-	errcb.previous = error_context_stack;
-	error_context_stack = &errcb;
-
-	for (;;)
+	if (ids->used)
 	{
-		HttpRequest req;
-		HttpResponse resp;
-		char	   *body;
-		int			len;
-		char	   *captured[1];
-		char	   *next;
-
-		MemoryContextSwitchTo(page_cxt);
-		pc.page++;
-		body = spotgo_query_body(filter, has_page_size, ep->page_size, token, &len);
-		spotgo_request(ep, &req, "POST", "SpotGo order query", body, len);
-		req.idempotent = true;	/* a read */
-		req.no_raise = failed != NULL;
-		appendStringInfoString(&req.path, spotgo_assumed.query_path);
-		http_execute(ep, &req, &resp);
-		if (failed != NULL && !http_ok(&resp))
+		parts = palloc0(sizeof(ListingPart) * Max(ids->n, 1));
+		for (int i = 0; i < ids->n; i++)
 		{
-			MemoryContextSwitchTo(outer);
-			*failed = resp;
-			failed->body = pnstrdup(resp.body, resp.body_len);
-			failed->error = resp.error ? pstrdup(resp.error) : NULL;
-			failed->content_type = failed->content_disposition = NULL;
-			ok = false;
-			break;
+			parts[i].paging = PAGING_NONE;
+			parts[i].spec = &spotgo_get_spec;
+			parts[i].what = "SpotGo order";
+			parts[i].absent_is_empty = true;
+			parts[i].arg = ids->verbatim ? ids->values[i] : NULL;
+			if (!ids->verbatim)
+			{
+				StringInfoData id;
+
+				initStringInfo(&id);
+				http_append_encoded(&id, ids->values[i]);
+				parts[i].arg = id.data;
+			}
 		}
-		http_raise_for_status(ep, &req, &resp);
-		jrows_parse(&spotgo_query_spec, resp.body, resp.body_len, emit, arg, captured);
-		MemoryContextSwitchTo(outer);
-
-		next = (captured[0] && captured[0][0]) ? captured[0] : NULL;
-		if (next == NULL || (stop != NULL && *stop))
-			break;
-		token = spotgo_note_token(ep, seen, token_cxt, next, pc.page);
-		if (pc.page >= ep->max_pages)
-			http_raise_too_many_pages(ep, spotgo_query_spec.what,
-									  psprintf("Page %d still answered a continuation token (\"%s\").",
-											   pc.page, http_clean_text(token, strlen(token), 100)));
-		MemoryContextReset(page_cxt);
+		*nparts = ids->n;
+		return parts;
 	}
+	parts = palloc0(sizeof(ListingPart));
+	parts->paging = PAGING_TOKEN;
+	parts->spec = &spotgo_query_spec;
+	parts->what = "SpotGo order query";
+	parts->context = "SpotGo order query";
+	parts->arg = q->args ? q->args : spotgo_filter_from_values(q);
+	*nparts = 1;
+	return parts;
+}
 
-	error_context_stack = errcb.previous;
-	MemoryContextDelete(page_cxt);
-	MemoryContextDelete(token_cxt);	/* the table and the tokens */
-	return ok;
+/* POST the query (page_size, token), or GET one order */
+static void
+spotgo_request_orders(ApiEndpoint *ep, const ListingPart *part, int page, int page_size,
+					  const char *token, HttpRequest *req)
+{
+	if (part->paging == PAGING_TOKEN)
+	{
+		int			len;
+		char	   *body = spotgo_query_body((SpotgoFilter *) part->arg, page_size, token, &len);
+
+		spotgo_request(ep, req, "POST", part->what, body, len);
+		req->idempotent = true;	/* a read */
+		appendStringInfoString(&req->path, spotgo_assumed.query_path);
+	}
+	else
+	{
+		spotgo_request(ep, req, "GET", part->what, NULL, 0);
+		appendStringInfo(&req->path, "%s/%s", SPOTGO_ORDERS_PATH, (const char *) part->arg);
+	}
+}
+
+/* every value can be sent */
+static bool
+spotgo_value_ok(int f, const char *value)
+{
+	return true;
 }
 
 /*
  * spotgo_query_orders(filter jsonb, server text) returns setof spotgo_order
  *		POST /api/v1/orders/query with the filter as given plus pageSize and
- *		continuationToken, until the token ends (spotgo_query_pages).  A
- *		pageSize in the filter wins over the server's page_size.
+ *		continuationToken, until the token ends (listing.c).  A pageSize in
+ *		the filter wins over the server's page_size.
  */
 Datum
 spotgo_query_orders(PG_FUNCTION_ARGS)
@@ -744,6 +743,10 @@ spotgo_query_orders(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	Jsonb	   *filter;
 	ApiEndpoint *ep;
+	ListingQuery q;
+	Listing    *l;
+	Datum	   *values;
+	bool	   *nulls;
 
 	compat_init_srf(fcinfo);
 	if (rsinfo->setDesc->natts != SO_NATTS)
@@ -761,7 +764,13 @@ spotgo_query_orders(PG_FUNCTION_ARGS)
 				 errmsg("the SpotGo query filter must not contain \"%s\"", spotgo_assumed.query_token),
 				 errhint("spotgo_query_orders() follows the continuation tokens itself and returns every page.")));
 	ep = spotgo_endpoint(fcinfo, 1);
-	(void) spotgo_query_pages(ep, filter, spotgo_emit_tuplestore, rsinfo, NULL, NULL);
+	memset(&q, 0, sizeof(q));
+	q.limit = -1;
+	q.args = spotgo_filter_from_jsonb(filter);
+	l = listing_open(&spotgo_resources[0], ep, &q, false);
+	while (listing_next(l, &values, &nulls))
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	listing_close(l, NULL);
 	return (Datum) 0;
 }
 
@@ -1043,6 +1052,233 @@ spotgo_set_document_status(PG_FUNCTION_ARGS)
 	PG_RETURN_JSONB_P(res);
 }
 
+/* ---- foreign table writes ---- */
+
+/* fields of the order view that SpotGo sets: not sent back */
+static const char *const spotgo_view_only[] = {"orderId", "status", "createdAt", "documents", "share"};
+
+/* jsonb_set(jb, path, value) with the path given as C strings */
+static Jsonb *
+spotgo_jsonb_set(Jsonb *jb, const char *key1, const char *key2, Jsonb *value)
+{
+	Datum		elems[2];
+	int			n = key2 ? 2 : 1;
+	ArrayType  *path;
+
+	elems[0] = CStringGetTextDatum(key1);
+	if (key2)
+		elems[1] = CStringGetTextDatum(key2);
+	path = construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT);
+	return DatumGetJsonbP(DirectFunctionCall4(jsonb_set, JsonbPGetDatum(jb), PointerGetDatum(path),
+											  JsonbPGetDatum(value), BoolGetDatum(true)));
+}
+
+/* a text column as a jsonb string, or null */
+static Jsonb *
+spotgo_text_jsonb(WriteRow *row, int att)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	if (row->nulls[att])
+		appendStringInfoString(&buf, "null");
+	else
+		escape_json(&buf, TextDatumGetCString(row->values[att]));
+	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));
+}
+
+/*
+ * spotgo_row_order
+ *		The order body a row of an orders foreign table stands for: its
+ *		"order" column (the order as SpotGo sent it, without the fields
+ *		SpotGo sets), with the columns the statement set on top: order_number
+ *		as orderNumber, carrier_* as carrier's name, email and vatCode,
+ *		internal_comments as internalComments.  Checked as the SQL functions
+ *		check an order.
+ */
+static Jsonb *
+spotgo_row_order(WriteRow *row)
+{
+	static const struct
+	{
+		int			att;
+		const char *key1;
+		const char *key2;
+	}			columns[] = {
+		{SO_ORDER_NUMBER, "orderNumber", NULL},
+		{SO_CARRIER_NAME, "carrier", "name"},
+		{SO_CARRIER_EMAIL, "carrier", "email"},
+		{SO_CARRIER_VAT_CODE, "carrier", "vatCode"},
+		{SO_INTERNAL_COMMENTS, "internalComments", NULL},
+	};
+	Jsonb	   *order;
+
+	if (row->given[SO_ORDER] && !row->nulls[SO_ORDER])
+	{
+		order = DatumGetJsonbP(row->values[SO_ORDER]);
+		if (!JB_ROOT_IS_OBJECT(order))
+			spotgo_bad("order", "The order must be a JSON object.");
+	}
+	else
+		order = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}")));
+	for (int i = 0; i < (int) lengthof(spotgo_view_only); i++)
+		order = DatumGetJsonbP(DirectFunctionCall2(jsonb_delete, JsonbPGetDatum(order),
+												   CStringGetTextDatum(spotgo_view_only[i])));
+	for (int i = 0; i < (int) lengthof(columns); i++)
+	{
+		if (!row->changed[columns[i].att])
+			continue;
+		if (columns[i].key2)
+		{
+			JsonbValue *c = spotgo_get(&order->root, columns[i].key1);
+
+			if (c == NULL || !spotgo_is_object(c))
+				order = spotgo_jsonb_set(order, columns[i].key1, NULL,
+										 DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}"))));
+		}
+		order = spotgo_jsonb_set(order, columns[i].key1, columns[i].key2,
+								 spotgo_text_jsonb(row, columns[i].att));
+	}
+	(void) spotgo_check_order(order);
+	return order;
+}
+
+/* SpotGo's answer (an order view) as a row of the resource, for RETURNING */
+static void
+spotgo_answer_row(HttpResponse *resp, WriteOutcome *out)
+{
+	JrowsParser *p;
+	Datum	   *values;
+	bool	   *nulls;
+
+	if (strspn(resp->body, " \t\r\n") == resp->body_len)
+		return;
+	p = jrows_open(&spotgo_get_spec, resp->body, resp->body_len, NULL, NULL);
+	if (jrows_next(p, &values, &nulls))
+	{
+		out->values = palloc(sizeof(Datum) * SO_NATTS);
+		out->nulls = palloc(sizeof(bool) * SO_NATTS);
+		jrows_copy_row(&spotgo_get_spec, values, nulls, out->values, out->nulls);
+		out->has_row = true;
+	}
+	(void) jrows_close(p);
+}
+
+/* send an order (create or update); out gets the answer; false on 404 */
+static bool
+spotgo_write_order(ApiEndpoint *ep, WriteRow *row, const char *method, const char *id,
+				   const char *what, WriteOutcome *out)
+{
+	HttpRequest req;
+	HttpResponse resp;
+	int			len;
+	char	   *body = jrows_jsonb_text(spotgo_row_order(row), &len);
+
+	memset(out, 0, sizeof(WriteOutcome));
+	spotgo_request(ep, &req, method, what, body, len);
+	appendStringInfoString(&req.path, SPOTGO_ORDERS_PATH);
+	if (id)
+	{
+		appendStringInfoChar(&req.path, '/');
+		http_append_encoded(&req.path, id);
+	}
+	http_execute(ep, &req, &resp);
+	if (id && resp.status == 404)
+	{
+		out->message = pstrdup("SpotGo has no order with this id");
+		return false;
+	}
+	http_raise_for_status(ep, &req, &resp);
+	out->done = true;
+	spotgo_answer_row(&resp, out);
+	return true;
+}
+
+/* INSERT: POST /api/v1/orders, one order a request (not retried once it may have arrived) */
+static void
+spotgo_write_insert(ApiEndpoint *ep, WriteRow *rows, int n, WriteOutcome *out)
+{
+	for (int i = 0; i < n; i++)
+		(void) spotgo_write_order(ep, &rows[i], "POST", NULL, "SpotGo order creation", &out[i]);
+}
+
+/* UPDATE: PUT /api/v1/orders/{orderId} */
+static void
+spotgo_write_update(ApiEndpoint *ep, WriteRow *row, WriteOutcome *out)
+{
+	char	   *id = DatumGetCString(DirectFunctionCall1(uuid_out, row->values[SO_ORDER_ID]));
+
+	(void) spotgo_write_order(ep, row, "PUT", id, "SpotGo order update", out);
+}
+
+/* DELETE: DELETE /api/v1/orders/{orderId} each; an unknown id is not done */
+static void
+spotgo_write_remove(ApiEndpoint *ep, char **keys, int n, WriteOutcome *out)
+{
+	for (int i = 0; i < n; i++)
+	{
+		HttpRequest req;
+		HttpResponse resp;
+
+		memset(&out[i], 0, sizeof(WriteOutcome));
+		spotgo_request(ep, &req, "DELETE", "SpotGo order deletion", NULL, 0);
+		appendStringInfoString(&req.path, SPOTGO_ORDERS_PATH "/");
+		http_append_encoded(&req.path, keys[i]);
+		http_execute(ep, &req, &resp);
+		if (resp.status == 404)
+		{
+			out[i].message = pstrdup("SpotGo has no order with this id");
+			continue;
+		}
+		http_raise_for_status(ep, &req, &resp);
+		out[i].done = true;
+	}
+}
+
+/* ---- the resource ---- */
+
+static const ResourceFilter spotgo_order_filters[] = {
+	{"order_id", UUIDOID, true, true, true},
+	{"order_number", TEXTOID, false, false, false},	/* SpotGo matches a part of the number */
+	{"status", TEXTOID, true, false, false},	/* in any case */
+};
+
+static const char *const spotgo_read_only[] = {
+	"order_id", "status", "created_at", "share_url", NULL
+};
+
+static const ResourceWrites spotgo_order_writes = {
+	.batched = false,
+	.read_only = spotgo_read_only,
+	.insert = spotgo_write_insert,
+	.update = spotgo_write_update,
+	.remove = spotgo_write_remove,
+};
+
+const ApiResource spotgo_resources[] = {
+	{
+		.name = "spotgo.orders",
+		.remote_schema = "spotgo",
+		.table = "orders",
+		.comment = "SpotGo CarrierPortal orders (POST /api/v1/orders/query, token paging); order_id = is one GET /api/v1/orders/{orderId}, order_number = and status = / IN go into the query filter; INSERT creates, UPDATE updates by order_id, DELETE deletes",
+		.api = API_SPOTGO,
+		.type_name = "spotgo_order",
+		.natts = SO_NATTS,
+		.filters = spotgo_order_filters,
+		.nfilters = lengthof(spotgo_order_filters),
+		.key_column = "order_id",
+		.count_sql = "SELECT pg_catalog.count(*) FROM spotgo_gss.spotgo_orders_local"
+		" WHERE server OPERATOR(pg_catalog.=) $1 AND deleted_at IS NULL",
+		.default_rows = 1000,
+		.plan = spotgo_plan_orders,
+		.request = spotgo_request_orders,
+		.value_ok = spotgo_value_ok,
+		.writes = &spotgo_order_writes,
+	},
+};
+
+const int	spotgo_nresources = lengthof(spotgo_resources);
+
 /* ---- push: delivery of outbox items ---- */
 
 /*
@@ -1131,65 +1367,57 @@ spotgo_push_upserts(ApiEndpoint *ep, PushItem **items, int n)
 	}
 }
 
-/* the search of spotgo_find_order_id() */
-typedef struct SpotgoFind
-{
-	const char *number;
-	char	   *order_id;		/* found: palloc'd in cxt */
-	bool		found;
-	MemoryContext cxt;
-} SpotgoFind;
-
-static void
-spotgo_find_emit(void *arg, Datum *values, bool *nulls)
-{
-	SpotgoFind *f = (SpotgoFind *) arg;
-	char	   *num;
-
-	if (f->found || nulls[SO_ORDER_ID] || nulls[SO_ORDER_NUMBER])
-		return;
-	num = TextDatumGetCString(values[SO_ORDER_NUMBER]);
-	if (strcmp(num, f->number) == 0)
-	{
-		f->order_id = MemoryContextStrdup(f->cxt,
-										  DatumGetCString(DirectFunctionCall1(uuid_out, values[SO_ORDER_ID])));
-		f->found = true;
-	}
-}
-
 /*
  * spotgo_find_order_id
  *		The id of the order with exactly this number, by a query on the
- *		number (spotgo_query_pages: the query may match other numbers too, so
- *		pages are read until it is found); NULL when SpotGo has none.  false
- *		when a request failed (the item then carries the failure).  Raises
- *		what the query raises (an answer of the wrong shape, a looping
- *		token, max_pages).
+ *		number (the query may match other numbers too, so pages are read
+ *		until it is found); NULL when SpotGo has none.  false when a request
+ *		failed (the item then carries the failure).  Raises what the query
+ *		raises (an answer of the wrong shape, a looping token, max_pages).
  */
 static bool
 spotgo_find_order_id(ApiEndpoint *ep, PushItem *item, char **order_id)
 {
-	StringInfoData text;
-	Jsonb	   *filter;
-	SpotgoFind	f;
-	HttpResponse failed;
+	StringInfoData buf;
+	ListingQuery q;
+	Listing    *l;
+	Datum	   *values;
+	bool	   *nulls;
+	const HttpResponse *failed;
 
-	initStringInfo(&text);
-	appendStringInfoString(&text, "{\"orderNumber\": ");
-	escape_json(&text, item->key);
-	appendStringInfoChar(&text, '}');
-	filter = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(text.data)));
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "{\"orderNumber\": ");
+	escape_json(&buf, item->key);
+	appendStringInfoChar(&buf, '}');
 
-	memset(&f, 0, sizeof(f));
-	f.number = item->key;
-	f.cxt = CurrentMemoryContext;
+	memset(&q, 0, sizeof(q));
+	q.limit = -1;
+	q.args = spotgo_filter_from_jsonb(DatumGetJsonbP(DirectFunctionCall1(jsonb_in,
+																		 CStringGetDatum(buf.data))));
 	*order_id = NULL;
-	if (!spotgo_query_pages(ep, filter, spotgo_find_emit, &f, &f.found, &failed))
+	l = listing_open(&spotgo_resources[0], ep, &q, true);
+	while (listing_next(l, &values, &nulls))
 	{
-		push_failed(item, &failed);
+		if (nulls[SO_ORDER_ID] || nulls[SO_ORDER_NUMBER])
+			continue;
+		if (strcmp(TextDatumGetCString(values[SO_ORDER_NUMBER]), item->key) == 0)
+		{
+			*order_id = DatumGetCString(DirectFunctionCall1(uuid_out, values[SO_ORDER_ID]));
+			break;
+		}
+	}
+	failed = listing_failure(l);
+	if (failed != NULL)
+	{
+		HttpResponse resp = *failed;
+
+		resp.body = pstrdup(failed->body);
+		resp.error = failed->error ? pstrdup(failed->error) : NULL;
+		listing_close(l, NULL);
+		push_failed(item, &resp);
 		return false;
 	}
-	*order_id = f.order_id;
+	listing_close(l, NULL);
 	return true;
 }
 
