@@ -11,6 +11,8 @@ OBJS = \
 	src/http.o \
 	src/json_rows.o \
 	src/listing.o \
+	src/fdw.o \
+	src/fdw_modify.o \
 	src/gss.o \
 	src/spotgo.o \
 	src/push.o \

@@ -158,4 +158,82 @@ compat_random_fraction(void)
 #define compat_my_proc_index() ((uint32) MyProc->pgprocno)
 #endif
 
+/*
+ * PG17 gave create_foreignscan_path() and create_foreign_upper_path() an
+ * fdw_restrictinfo argument, and PG18 a disabled_nodes count before the
+ * costs.  The wrapper's paths have neither (NIL, 0).
+ */
+#include "optimizer/pathnode.h"
+#if PG_VERSION_NUM >= 180000
+#define compat_create_foreignscan_path(root, rel, target, rows, startup, total, pathkeys, outer, outerpath, priv) \
+	create_foreignscan_path((root), (rel), (target), (rows), 0, (startup), (total), (pathkeys), \
+							(outer), (outerpath), NIL, (priv))
+#define compat_create_foreign_upper_path(root, rel, target, rows, startup, total, pathkeys, outerpath, priv) \
+	create_foreign_upper_path((root), (rel), (target), (rows), 0, (startup), (total), (pathkeys), \
+							  (outerpath), NIL, (priv))
+#elif PG_VERSION_NUM >= 170000
+#define compat_create_foreignscan_path(root, rel, target, rows, startup, total, pathkeys, outer, outerpath, priv) \
+	create_foreignscan_path((root), (rel), (target), (rows), (startup), (total), (pathkeys), \
+							(outer), (outerpath), NIL, (priv))
+#define compat_create_foreign_upper_path(root, rel, target, rows, startup, total, pathkeys, outerpath, priv) \
+	create_foreign_upper_path((root), (rel), (target), (rows), (startup), (total), (pathkeys), \
+							  (outerpath), NIL, (priv))
+#else
+#define compat_create_foreignscan_path(root, rel, target, rows, startup, total, pathkeys, outer, outerpath, priv) \
+	create_foreignscan_path((root), (rel), (target), (rows), (startup), (total), (pathkeys), \
+							(outer), (outerpath), (priv))
+#define compat_create_foreign_upper_path(root, rel, target, rows, startup, total, pathkeys, outerpath, priv) \
+	create_foreign_upper_path((root), (rel), (target), (rows), (startup), (total), (pathkeys), \
+							  (outerpath), (priv))
+#endif
+
+/*
+ * PG16 moved the role whose permissions a query is checked as from the
+ * range table entry (rte->checkAsUser) into the plan: ForeignScan's
+ * checkAsUser, and ExecGetResultRelCheckAsUser() for a table being
+ * modified.  Both wrappers give the role whose user mapping applies.
+ */
+#include "executor/executor.h"
+#include "parser/parsetree.h"
+#if PG_VERSION_NUM >= 160000
+static inline Oid
+compat_scan_user(ForeignScan *plan, EState *estate)
+{
+	return OidIsValid(plan->checkAsUser) ? plan->checkAsUser : GetUserId();
+}
+
+static inline Oid
+compat_modify_user(ResultRelInfo *rri, EState *estate)
+{
+	return ExecGetResultRelCheckAsUser(rri, estate);
+}
+#else
+static inline Oid
+compat_scan_user(ForeignScan *plan, EState *estate)
+{
+	RangeTblEntry *rte = exec_rt_fetch(plan->scan.scanrelid, estate);
+
+	return OidIsValid(rte->checkAsUser) ? rte->checkAsUser : GetUserId();
+}
+
+static inline Oid
+compat_modify_user(ResultRelInfo *rri, EState *estate)
+{
+	RangeTblEntry *rte = exec_rt_fetch(rri->ri_RangeTableIndex, estate);
+
+	return OidIsValid(rte->checkAsUser) ? rte->checkAsUser : GetUserId();
+}
+#endif
+
+/*
+ * PG18 moved ExplainState and the ExplainProperty*() functions out of
+ * commands/explain.h into explain_state.h and explain_format.h.
+ */
+#if PG_VERSION_NUM >= 180000
+#include "commands/explain_format.h"
+#include "commands/explain_state.h"
+#else
+#include "commands/explain.h"
+#endif
+
 #endif							/* SPOTGO_GSS_COMPAT_H */

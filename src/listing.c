@@ -457,6 +457,18 @@ listing_failure(Listing *l)
 }
 
 /*
+ * listing_stats
+ *		Add the listing's numbers so far to *stats.
+ */
+void
+listing_stats(Listing *l, ListingStats *stats)
+{
+	stats->requests += l->stats.requests;
+	stats->pages += l->stats.pages;
+	stats->bytes += l->stats.bytes;
+}
+
+/*
  * listing_close
  *		Free the listing (a transfer still in flight is abandoned); its
  *		numbers are added to *stats when stats is not NULL.
@@ -465,11 +477,7 @@ void
 listing_close(Listing *l, ListingStats *stats)
 {
 	if (stats)
-	{
-		stats->requests += l->stats.requests;
-		stats->pages += l->stats.pages;
-		stats->bytes += l->stats.bytes;
-	}
+		listing_stats(l, stats);
 	MemoryContextDelete(l->cxt);
 }
 

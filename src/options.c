@@ -24,6 +24,7 @@
 #include "access/reloptions.h"
 #include "catalog/pg_foreign_data_wrapper.h"
 #include "catalog/pg_foreign_server.h"
+#include "catalog/pg_foreign_table.h"
 #include "catalog/pg_user_mapping.h"
 #include "commands/defrem.h"
 #include "foreign/foreign.h"
@@ -36,6 +37,7 @@
 
 #include "compat.h"
 #include "options.h"
+#include "resource.h"
 #include "spotgo_gss.h"
 
 PG_FUNCTION_INFO_V1(spotgo_gss_fdw_validator);
@@ -52,7 +54,8 @@ typedef enum OptKind
 	OPT_HEADER_NAME,
 	OPT_JSON_OBJECT,
 	OPT_PATH,
-	OPT_SECRET
+	OPT_SECRET,
+	OPT_RESOURCE
 } OptKind;
 
 #define FOR_GSS		0x01
@@ -87,8 +90,11 @@ static const OptionDef option_defs[] = {
 	{"sync_filter", ForeignServerRelationId, OPT_JSON_OBJECT, FOR_SPOTGO, 0, 0},
 	{"verify_tls", ForeignServerRelationId, OPT_BOOL, FOR_BOTH, 0, 0},
 	{"ca_file", ForeignServerRelationId, OPT_PATH, FOR_BOTH, 0, 0},
+	{"latency_ms", ForeignServerRelationId, OPT_INT, FOR_BOTH, 0, 600000},
 	{"access_key", UserMappingRelationId, OPT_SECRET, FOR_GSS, 0, 0},
 	{"api_key", UserMappingRelationId, OPT_SECRET, FOR_SPOTGO, 0, 0},
+	{"resource", ForeignTableRelationId, OPT_RESOURCE, FOR_BOTH, 0, 0},
+	{"rows", ForeignTableRelationId, OPT_INT, FOR_BOTH, 0, INT_MAX},
 	{NULL, InvalidOid, OPT_TEXT, 0, 0, 0}
 };
 
@@ -276,6 +282,14 @@ options_check_value(const OptionDef *def, const char *value)
 						 errmsg("invalid value for option \"%s\"", def->name),
 						 errdetail("A key must be non-empty and free of control characters.")));
 			break;
+		case OPT_RESOURCE:
+			if (resource_by_name(value) == NULL)
+				ereport(ERROR,
+						(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+						 errmsg("invalid value for option \"%s\": \"%s\"", def->name,
+								options_has_control_chars(value) ? "..." : value),
+						 errhint("Valid resources are: %s.", resource_names())));
+			break;
 		case OPT_TEXT:
 			if (value[0] == '\0' || options_has_control_chars(value))
 				options_bad_value(def->name, value, "The value must be non-empty and free of control characters.");
@@ -316,6 +330,19 @@ spotgo_gss_fdw_validator(PG_FUNCTION_ARGS)
 			has_site_id = true;
 	}
 
+	if (catalog == ForeignTableRelationId)
+	{
+		bool		has_resource = false;
+
+		foreach(lc, options)
+			if (strcmp(((DefElem *) lfirst(lc))->defname, "resource") == 0)
+				has_resource = true;
+		if (!has_resource)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
+					 errmsg("option \"resource\" is required for a spotgo_gss foreign table"),
+					 errhint("Valid resources are: %s.", resource_names())));
+	}
 	if (catalog != ForeignServerRelationId)
 		PG_RETURN_VOID();
 
@@ -380,55 +407,22 @@ endpoint_user_mapping_options(Oid userid, Oid serverid, bool *found)
 }
 
 /*
- * endpoint_lookup
- *		Resolve a server name (NULL: the API's GUC default) and the user
- *		mapping of userid (else PUBLIC) into an ApiEndpoint, palloc'd in the
- *		current context.  Raises when the server is missing, belongs to
- *		another wrapper or API, the role lacks USAGE, or the mapping or its
- *		key is missing.
+ * endpoint_for_server
+ *		The settings of a server (options, else defaults) as an ApiEndpoint
+ *		without a key, palloc'd in the current context: what planning and
+ *		EXPLAIN need.  Raises when the server's api is not api (guc names the
+ *		setting that chose the server, for the hint; NULL: none).
  */
 ApiEndpoint *
-endpoint_lookup(const char *servername, ApiKind api, Oid userid)
+endpoint_for_server(ForeignServer *server, ApiKind api, const char *guc)
 {
-	ForeignServer *server;
-	ForeignDataWrapper *fdw;
 	ApiEndpoint *ep;
-	AclResult	aclresult;
-	List	   *umoptions;
-	bool		found;
-	const char *guc = api == API_GSS ? "spotgo_gss.gss_server" : "spotgo_gss.spotgo_server";
-	const char *secret_name = api == API_GSS ? "access_key" : "api_key";
+	const char *servername = server->servername;
 	ListCell   *lc;
-
-	if (servername == NULL)
-		servername = api == API_GSS ? spotgo_gss_gss_server : spotgo_gss_spotgo_server;
-	if (servername == NULL || servername[0] == '\0')
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("no %s server named", api_display_name(api)),
-				 errhint("Pass the server name as the last argument, or set %s.", guc)));
-
-	server = GetForeignServerByName(servername, true);
-	if (server == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("server \"%s\" does not exist", servername),
-				 errhint("Create it with CREATE SERVER %s FOREIGN DATA WRAPPER spotgo_gss OPTIONS (api '%s', ...), or set %s.",
-						 quote_identifier(servername), api == API_GSS ? "gss" : "spotgo", guc)));
-
-	fdw = GetForeignDataWrapper(server->fdwid);
-	if (strcmp(fdw->fdwname, "spotgo_gss") != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("server \"%s\" does not use the spotgo_gss foreign-data wrapper", servername)));
-
-	aclresult = compat_server_aclcheck(server->serverid, userid, ACL_USAGE);
-	if (aclresult != ACLCHECK_OK)
-		aclcheck_error(aclresult, OBJECT_FOREIGN_SERVER, server->servername);
 
 	ep = palloc0(sizeof(ApiEndpoint));
 	ep->serverid = server->serverid;
-	ep->userid = userid;
+	ep->userid = InvalidOid;
 	ep->servername = pstrdup(server->servername);
 	ep->api = api;
 	ep->base_url = api == API_GSS ? GSS_DEFAULT_BASE_URL : SPOTGO_DEFAULT_BASE_URL;
@@ -444,6 +438,7 @@ endpoint_lookup(const char *servername, ApiKind api, Oid userid)
 	ep->batch_size = 50;
 	ep->max_concurrency = 8;
 	ep->verify_tls = true;
+	ep->latency_ms = 100;
 
 	foreach(lc, server->options)
 	{
@@ -460,8 +455,8 @@ endpoint_lookup(const char *servername, ApiKind api, Oid userid)
 								servername,
 								api == API_GSS ? "SpotGo" : "GoSweetSpot",
 								api_display_name(api)),
-						 errhint("Name a server created with OPTIONS (api '%s'), or set %s.",
-								 api == API_GSS ? "gss" : "spotgo", guc)));
+						 guc ? errhint("Name a server created with OPTIONS (api '%s'), or set %s.",
+									   api == API_GSS ? "gss" : "spotgo", guc) : 0));
 		}
 		else if (strcmp(n, "base_url") == 0)
 			ep->base_url = v;
@@ -495,6 +490,8 @@ endpoint_lookup(const char *servername, ApiKind api, Oid userid)
 			(void) parse_bool(v, &ep->verify_tls);
 		else if (strcmp(n, "ca_file") == 0)
 			ep->ca_file = v;
+		else if (strcmp(n, "latency_ms") == 0)
+			ep->latency_ms = options_parse_int(n, v, 0, INT_MAX);
 	}
 
 	/* strip trailing slashes so that paths can be appended as "/api/..." */
@@ -506,7 +503,73 @@ endpoint_lookup(const char *servername, ApiKind api, Oid userid)
 			ep->base_url[--len] = '\0';
 	}
 
-	umoptions = endpoint_user_mapping_options(userid, server->serverid, &found);
+	return ep;
+}
+
+/*
+ * endpoint_lookup
+ *		Resolve a server name (NULL: the API's GUC default) and the user
+ *		mapping of userid (else PUBLIC) into an ApiEndpoint, palloc'd in the
+ *		current context.  Raises when the server is missing, belongs to
+ *		another wrapper or API, the role lacks USAGE, or the mapping or its
+ *		key is missing.
+ */
+ApiEndpoint *
+endpoint_lookup(const char *servername, ApiKind api, Oid userid)
+{
+	ForeignServer *server;
+	ForeignDataWrapper *fdw;
+	ApiEndpoint *ep;
+	AclResult	aclresult;
+	const char *guc = api == API_GSS ? "spotgo_gss.gss_server" : "spotgo_gss.spotgo_server";
+
+	if (servername == NULL)
+		servername = api == API_GSS ? spotgo_gss_gss_server : spotgo_gss_spotgo_server;
+	if (servername == NULL || servername[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("no %s server named", api_display_name(api)),
+				 errhint("Pass the server name as the last argument, or set %s.", guc)));
+
+	server = GetForeignServerByName(servername, true);
+	if (server == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("server \"%s\" does not exist", servername),
+				 errhint("Create it with CREATE SERVER %s FOREIGN DATA WRAPPER spotgo_gss OPTIONS (api '%s', ...), or set %s.",
+						 quote_identifier(servername), api == API_GSS ? "gss" : "spotgo", guc)));
+
+	fdw = GetForeignDataWrapper(server->fdwid);
+	if (strcmp(fdw->fdwname, "spotgo_gss") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("server \"%s\" does not use the spotgo_gss foreign-data wrapper", servername)));
+
+	aclresult = compat_server_aclcheck(server->serverid, userid, ACL_USAGE);
+	if (aclresult != ACLCHECK_OK)
+		aclcheck_error(aclresult, OBJECT_FOREIGN_SERVER, server->servername);
+
+	ep = endpoint_for_server(server, api, guc);
+	endpoint_add_user_mapping(ep, userid);
+	return ep;
+}
+
+/*
+ * endpoint_add_user_mapping
+ *		Put the key of userid's user mapping for ep's server (else PUBLIC's)
+ *		into ep.  Raises 55000 when there is no mapping or it has no key.
+ */
+void
+endpoint_add_user_mapping(ApiEndpoint *ep, Oid userid)
+{
+	const char *servername = ep->servername;
+	const char *secret_name = ep->api == API_GSS ? "access_key" : "api_key";
+	List	   *umoptions;
+	bool		found;
+	ListCell   *lc;
+
+	ep->userid = userid;
+	umoptions = endpoint_user_mapping_options(userid, ep->serverid, &found);
 	if (!found)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -531,6 +594,4 @@ endpoint_lookup(const char *servername, ApiKind api, Oid userid)
 				 errhint("Add it with ALTER USER MAPPING FOR %s SERVER %s OPTIONS (ADD %s '...').",
 						 quote_identifier(GetUserNameFromId(userid, false)),
 						 quote_identifier(servername), secret_name)));
-
-	return ep;
 }

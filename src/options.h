@@ -41,12 +41,17 @@ typedef struct ApiEndpoint
 	int			max_pages;		/* requests one listing may take */
 	int			batch_size;
 	int			max_concurrency;
+	int			latency_ms;		/* a request's round trip, for the planner */
 	bool		verify_tls;
 	char	   *ca_file;		/* may be NULL */
 	char	   *secret;			/* access_key (gss) or api_key (spotgo) */
 } ApiEndpoint;
 
+struct ForeignServer;
+
 extern ApiEndpoint *endpoint_lookup(const char *servername, ApiKind api, Oid userid);
+extern ApiEndpoint *endpoint_for_server(struct ForeignServer *server, ApiKind api, const char *guc);
+extern void endpoint_add_user_mapping(ApiEndpoint *ep, Oid userid);
 extern const char *api_display_name(ApiKind api);
 
 #endif							/* SPOTGO_GSS_OPTIONS_H */

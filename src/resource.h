@@ -113,7 +113,9 @@ struct ApiResource
 	const ResourceFilter *filters;
 	int			nfilters;
 	const char *key_column;		/* identifies a row to change; NULL: read only */
-	const char *count_sql;		/* rows of the local sync copy for server $1, or NULL */
+	PagingStyle paging;			/* of a listing without a lookup */
+	const char *count_table;	/* the local sync copy in the extension's schema, or NULL */
+	const char *count_sql;		/* its rows for server $1 */
 	double		default_rows;	/* estimate when nothing better is known */
 
 	/* the listings of a query (palloc'd array); raises on values the API cannot take */
@@ -150,6 +152,7 @@ extern Listing *listing_open(const ApiResource *res, ApiEndpoint *ep, const List
 							 bool no_raise);
 extern bool listing_next(Listing *l, Datum **values, bool **nulls);
 extern const HttpResponse *listing_failure(Listing *l);
+extern void listing_stats(Listing *l, ListingStats *stats);
 extern void listing_close(Listing *l, ListingStats *stats);
 extern char *listing_describe(const ApiResource *res, ApiEndpoint *ep, const ListingQuery *q);
 
