@@ -1293,12 +1293,18 @@ fdw_explain_scan(ForeignScanState *node, ExplainState *es)
 			Node	   *count = (Node *) lfirst(le);
 			Node	   *offset = (Node *) lfirst(lnext(plan->fdw_exprs, le));
 
-			if (count && IsA(count, Const) && !((Const *) count)->constisnull &&
-				(offset == NULL || (IsA(offset, Const) && !((Const *) offset)->constisnull)))
-				q.limit = DatumGetInt64(((Const *) count)->constvalue) +
-					(offset ? DatumGetInt64(((Const *) offset)->constvalue) : 0);
+			bool		known_count = count && IsA(count, Const) && !((Const *) count)->constisnull;
+			bool		known_offset = offset == NULL ||
+				(IsA(offset, Const) && !((Const *) offset)->constisnull);
+			int64		off = (offset && known_offset) ? DatumGetInt64(((Const *) offset)->constvalue) : 0;
+
+			if (known_count && known_offset)
+				q.limit = DatumGetInt64(((Const *) count)->constvalue) + off;
 			ExplainPropertyText("Pushed Limit",
-								q.limit >= 0 ? psprintf(INT64_FORMAT, q.limit) : "a parameter", es);
+								!known_count ? "a parameter" : off == 0 ?
+								psprintf(INT64_FORMAT, q.limit) :
+								psprintf(INT64_FORMAT " after " INT64_FORMAT " skipped",
+										 q.limit - off, off), es);
 		}
 		ExplainPropertyText("Resource", st->res->name, es);
 		ExplainPropertyText("Request", listing_describe(st->res, st->settings, &q), es);

@@ -47,6 +47,7 @@
 #include "compat.h"
 #include "fdw.h"
 #include "http.h"
+#include "options.h"
 #include "resource.h"
 
 #define FDW_KEY_JUNK		"spotgo_gss_key"
@@ -106,7 +107,8 @@ fdw_warn_refused(FdwRefusals *r, const FdwTable *t, const char *verb)
 			(errmsg("%s did not %s %d row%s of foreign table \"%s\"; %s not counted",
 					api_display_name(t->res->api), verb, r->n, r->n == 1 ? "" : "s", t->relname,
 					r->n == 1 ? "it is" : "they are"),
-			 errdetail("%s.", r->detail.data)));
+			 errdetail("%s%s", r->detail.data,
+					   r->detail.data[r->detail.len - 1] == '.' ? "" : ".")));
 	r->n = 0;
 }
 
@@ -235,9 +237,11 @@ fdw_modify_init(ResultRelInfo *rinfo, EState *estate, CmdType op, bool explain_o
 	m->res = m->table->res;
 	m->op = op;
 	rinfo->ri_FdwState = m;
+	w = m->res->writes;
+	m->batch_size = w->batched ?
+		Max(endpoint_for_server(m->table->server, m->res->api, NULL)->batch_size, 1) : 1;
 	if (explain_only)
 		return m;
-	w = m->res->writes;
 	m->ep = fdw_endpoint(m->table, compat_modify_user(rinfo, estate));
 	m->given = palloc0(sizeof(bool) * m->res->natts);
 	m->changed = palloc0(sizeof(bool) * m->res->natts);
@@ -275,7 +279,6 @@ fdw_modify_init(ResultRelInfo *rinfo, EState *estate, CmdType op, bool explain_o
 		m->key_type = TupleDescAttr(RelationGetDescr(rel), m->table->tab_att[m->key_col])->atttypid;
 	else
 		m->key_col = -1;
-	m->batch_size = w->batched ? Max(m->ep->batch_size, 1) : 1;
 	m->row_cxt = AllocSetContextCreate(estate->es_query_cxt, "spotgo_gss modify",
 									   ALLOCSET_DEFAULT_SIZES);
 	return m;
@@ -422,7 +425,7 @@ fdw_batch_size(ResultRelInfo *rinfo)
 {
 	FdwModifyState *m = (FdwModifyState *) rinfo->ri_FdwState;
 
-	if (m == NULL || m->ep == NULL || m->batch_size <= 1 || rinfo->ri_projectReturning ||
+	if (m == NULL || m->batch_size <= 1 || rinfo->ri_projectReturning ||
 		(rinfo->ri_TrigDesc && (rinfo->ri_TrigDesc->trig_insert_before_row ||
 								rinfo->ri_TrigDesc->trig_insert_after_row)))
 		return 1;
@@ -492,7 +495,7 @@ fdw_store_old_row(FdwModifyState *m, TupleTableSlot *slot, TupleTableSlot *planS
 	ItemPointerSetInvalid(&tuple.t_self);
 	tuple.t_tableOid = InvalidOid;
 	tuple.t_data = td;
-	ExecForceStoreHeapTuple(&tuple, slot, false);
+	ExecForceStoreHeapTuple(heap_copytuple(&tuple), slot, true);
 }
 
 static TupleTableSlot *
