@@ -193,9 +193,11 @@ ensure_extension()
 		newer=missing
 	fi
 	if [ -n "$newer" ]; then
-		log "building and installing the extension (make install)"
-		if ! { make -C "$REPO_DIR" >"$WORK/make.log" 2>&1 &&
-			make -C "$REPO_DIR" install >>"$WORK/make.log" 2>&1; }; then
+		# a clean build for this PG_CONFIG: the tree's objects may be another major's
+		log "building and installing the extension for $("$PG_CONFIG" --version) (make clean install)"
+		if ! { make -C "$REPO_DIR" clean PG_CONFIG="$PG_CONFIG" >"$WORK/make.log" 2>&1 &&
+			make -C "$REPO_DIR" PG_CONFIG="$PG_CONFIG" >>"$WORK/make.log" 2>&1 &&
+			make -C "$REPO_DIR" install PG_CONFIG="$PG_CONFIG" >>"$WORK/make.log" 2>&1; }; then
 			tail -20 "$WORK/make.log" >&2
 			log "the extension does not build: measuring without it"
 			return 1

@@ -6,7 +6,9 @@
 -- $SANDBOX_CTL is its control client.  Both come from the environment of
 -- the test run (scripts/test), which this cluster inherits.
 --
-CREATE EXTENSION spotgo_gss;
+-- installed as 0.1.0 and updated, so every suite runs against an updated extension
+CREATE EXTENSION spotgo_gss VERSION '0.1.0';
+ALTER EXTENSION spotgo_gss UPDATE;
 SELECT extname, extversion, extnamespace::regnamespace AS schema FROM pg_extension WHERE extname = 'spotgo_gss';
 
 CREATE SCHEMA sb;

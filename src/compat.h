@@ -68,6 +68,16 @@ compat_json_lexer(char *json, int len, bool need_escapes)
 #endif
 
 /*
+ * PG18 replaced the pg_attribute_noreturn() suffix with the pg_noreturn
+ * prefix; the older macro is a GCC attribute, which may stand first too.
+ */
+#if PG_VERSION_NUM >= 180000
+#define compat_noreturn pg_noreturn
+#else
+#define compat_noreturn pg_attribute_noreturn()
+#endif
+
+/*
  * PG17 made the token pointers of JsonLexContext const.  json_rows.c owns
  * the response buffer the lexer reads and decodes strings in place there,
  * so it takes them as writable pointers into that buffer.

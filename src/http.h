@@ -12,6 +12,7 @@
 #include "lib/stringinfo.h"
 #include "nodes/pg_list.h"
 
+#include "compat.h"
 #include "options.h"
 
 /* one part of a multipart/form-data body */
@@ -67,7 +68,7 @@ extern void http_raise_for_status(ApiEndpoint *ep, HttpRequest *req, HttpRespons
 extern char *http_api_message(const char *body, size_t len, const char *secret);
 extern char *http_failure_text(const HttpResponse *resp);
 extern char *http_clean_text(const char *s, size_t len, size_t max);
-extern void http_raise_too_many_pages(ApiEndpoint *ep, const char *what,
-									  const char *api_said) pg_attribute_noreturn();
+compat_noreturn extern void http_raise_too_many_pages(ApiEndpoint *ep, const char *what,
+													  const char *api_said);
 
 #endif							/* SPOTGO_GSS_HTTP_H */

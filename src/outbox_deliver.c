@@ -224,19 +224,73 @@ deliver_error_text(ErrorData *edata)
 	return edata->detail ? psprintf("%s: %s", edata->message, edata->detail) : pstrdup(edata->message);
 }
 
-/* cancel and shutdown end the drain; anything else becomes an item's outcome */
+/*
+ * deliver_in_subxact
+ *		Run fn(arg) in a subtransaction.  Returns NULL when it succeeded;
+ *		otherwise the subtransaction is rolled back and the error returned
+ *		(copied into the caller's memory context), except cancel and
+ *		shutdown, which end the drain.
+ */
 static ErrorData *
-deliver_catch(MemoryContext cxt)
+deliver_in_subxact(void (*fn) (void *arg), void *arg)
 {
-	ErrorData  *edata;
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	ErrorData  *volatile failure = NULL;
 
+	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(cxt);
-	edata = CopyErrorData();
-	if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED ||
-		edata->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN)
-		PG_RE_THROW();
-	FlushErrorState();
-	return edata;
+	PG_TRY();
+	{
+		fn(arg);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED ||
+			edata->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN)
+			PG_RE_THROW();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+		failure = edata;
+	}
+	PG_END_TRY();
+	return failure;
+}
+
+/* every item of grp not yet decided fails with the error (retried later) */
+static void
+deliver_fail_undecided(PushGroup *grp, ErrorData *edata)
+{
+	for (int i = 0; i < grp->n; i++)
+		if (!grp->items[i]->done && grp->items[i]->error == NULL)
+			push_failed_text(grp->items[i], 0, false, deliver_error_text(edata));
+	FreeErrorData(edata);
+}
+
+static void
+deliver_resolve_cb(void *arg)
+{
+	PushGroup  *grp = (PushGroup *) arg;
+
+	grp->ep = endpoint_lookup(grp->items[0]->server, push_op_info(grp->items[0]->op)->api,
+							  grp->items[0]->role);
+}
+
+static void
+deliver_send_cb(void *arg)
+{
+	PushGroup  *grp = (PushGroup *) arg;
+
+	push_op_info(grp->items[0]->op)->send(grp->ep, grp->items, grp->n);
 }
 
 /*
@@ -250,8 +304,6 @@ static PushGroup *
 deliver_group_items(PushItem **items, int n, int *ngroups)
 {
 	PushGroup  *groups = palloc0(sizeof(PushGroup) * n);
-	MemoryContext cxt = CurrentMemoryContext;
-	ResourceOwner owner = CurrentResourceOwner;
 	int			g = 0;
 
 	qsort(items, n, sizeof(PushItem *), deliver_item_cmp);
@@ -259,36 +311,19 @@ deliver_group_items(PushItem **items, int n, int *ngroups)
 	{
 		int			to = from + 1;
 		PushGroup  *grp = &groups[g++];
+		ErrorData  *edata;
 
 		while (to < n && strcmp(items[to]->server, items[from]->server) == 0 &&
 			   items[to]->role == items[from]->role && items[to]->op == items[from]->op)
 			to++;
 		grp->items = items + from;
 		grp->n = to - from;
-
-		BeginInternalSubTransaction(NULL);
-		MemoryContextSwitchTo(cxt);
-		PG_TRY();
+		edata = deliver_in_subxact(deliver_resolve_cb, grp);
+		if (edata != NULL)
 		{
-			grp->ep = endpoint_lookup(items[from]->server, push_op_info(items[from]->op)->api,
-									  items[from]->role);
-			ReleaseCurrentSubTransaction();
-			MemoryContextSwitchTo(cxt);
-			CurrentResourceOwner = owner;
-		}
-		PG_CATCH();
-		{
-			ErrorData  *edata = deliver_catch(cxt);
-
-			RollbackAndReleaseCurrentSubTransaction();
-			MemoryContextSwitchTo(cxt);
-			CurrentResourceOwner = owner;
 			grp->ep = NULL;
-			for (int i = from; i < to; i++)
-				push_failed_text(items[i], 0, false, deliver_error_text(edata));
-			FreeErrorData(edata);
+			deliver_fail_undecided(grp, edata);
 		}
-		PG_END_TRY();
 		from = to;
 	}
 	*ngroups = g;
@@ -307,34 +342,13 @@ deliver_group_items(PushItem **items, int n, int *ngroups)
 static void
 deliver_send_group(PushGroup *grp)
 {
-	MemoryContext cxt = CurrentMemoryContext;
-	ResourceOwner owner = CurrentResourceOwner;
+	ErrorData  *edata;
 
 	if (grp->ep == NULL)
 		return;
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(cxt);
-	PG_TRY();
-	{
-		push_op_info(grp->items[0]->op)->send(grp->ep, grp->items, grp->n);
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata = deliver_catch(cxt);
-
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
-		for (int i = 0; i < grp->n; i++)
-			if (!grp->items[i]->done && grp->items[i]->error == NULL)
-				/* retried: a bad answer may be fixed */
-				push_failed_text(grp->items[i], 0, false, deliver_error_text(edata));
-		FreeErrorData(edata);
-	}
-	PG_END_TRY();
+	edata = deliver_in_subxact(deliver_send_cb, grp);
+	if (edata != NULL)
+		deliver_fail_undecided(grp, edata);
 	for (int i = 0; i < grp->n; i++)
 		if (!grp->items[i]->done && grp->items[i]->error == NULL)
 			push_failed_text(grp->items[i], 0, false, "the API's answer said nothing about this item");
@@ -469,36 +483,28 @@ deliver_record_rows(PushItem **items, int n)
 	}
 }
 
-/*
- * deliver_try_record
- *		deliver_record_rows() in a subtransaction; on failure (other than
- *		cancel) returns the error, with nothing written.
- */
+/* the items deliver_record_rows() records in a subtransaction */
+typedef struct RecordArgs
+{
+	PushItem  **items;
+	int			n;
+} RecordArgs;
+
+static void
+deliver_record_cb(void *arg)
+{
+	RecordArgs *r = (RecordArgs *) arg;
+
+	deliver_record_rows(r->items, r->n);
+}
+
+/* deliver_record_rows() in a subtransaction: NULL, or the error (nothing written) */
 static ErrorData *
 deliver_try_record(PushItem **items, int n)
 {
-	MemoryContext cxt = CurrentMemoryContext;
-	ResourceOwner owner = CurrentResourceOwner;
-	ErrorData  *volatile failure = NULL;
+	RecordArgs	r = {items, n};
 
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(cxt);
-	PG_TRY();
-	{
-		deliver_record_rows(items, n);
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
-	}
-	PG_CATCH();
-	{
-		failure = deliver_catch(cxt);
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
-	}
-	PG_END_TRY();
-	return failure;
+	return deliver_in_subxact(deliver_record_cb, &r);
 }
 
 /* a first failure and a death at WARNING, later retries at DEBUG1 */
