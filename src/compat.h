@@ -204,6 +204,7 @@ compat_random_fraction(void)
  * modified.  Both wrappers give the role whose user mapping applies.
  */
 #include "executor/executor.h"
+#include "miscadmin.h"
 #include "parser/parsetree.h"
 #if PG_VERSION_NUM >= 160000
 static inline Oid
