@@ -16,6 +16,7 @@ import sys
 
 LABELS = {
     "ours": "`SELECT count(*) FROM spotgo_gss.gss_customer_orders()` (HTTP + parse + rows)",
+    "fdw": "foreign table: `SELECT count(*), max(consignee), max(city), count(products) FROM s.customer_orders`",
     "reference": "SQL reference: `pg_read_file` + `jsonb_to_recordset`, same columns (no transfer)",
     "curl": "floor: curl, the 100 pages over one connection",
     "json": "floor: `pg_read_file(...)::json` (validates only)",
@@ -73,8 +74,10 @@ def listing(args):
         out.append("| %s | %.3f s | %s | %s | %s | %s | %s |" % (
             text, m, lo, hi, "{:,}".format(n), "{:,.0f}".format(rate), vs))
 
-    for key in ("ours", "reference", "curl", "json"):
+    for key in ("ours", "fdw", "reference", "curl", "json"):
         if key not in times:
+            if key == "fdw":
+                continue
             if key == "ours":
                 out.append("| %s | not measured: the extension is not ready | | | | | |"
                            % LABELS[key])
@@ -88,7 +91,7 @@ def listing(args):
     out.append("")
     out.append("Every timed run, in order (s): " + "; ".join(
         "%s %s" % (k, " ".join("%.3f" % x for x in times[k]))
-        for k in ("ours", "reference", "curl", "json") if k in times) + ".")
+        for k in ("ours", "fdw", "reference", "curl", "json") if k in times) + ".")
     out.append("")
     if "ours" in med and ref:
         ratio = ref / med["ours"]
@@ -98,34 +101,47 @@ def listing(args):
             out.append("Ours / floors together: %.2fx the floors' time."
                        % (med["ours"] / (med["curl"] + med["json"])))
         out.append("")
+    if "fdw" in med and ref:
+        ratio = ref / med["fdw"]
+        out.append("Rows/s, foreign table / SQL reference: **%.2fx** (target at least 3x, stretch 4x): %s."
+                   % (ratio, "met" if ratio >= 3 else "NOT met"))
+        out.append("")
     mem = []
     if args.memory and os.path.exists(args.memory):
         with open(args.memory) as f:
             for line in f:
-                pages, rest = line.rstrip("\n").split("\t", 1)
+                fields = line.rstrip("\n").split("\t")
+                # [label,] pages, "hwm0 rss0 count hwm1 rss1"
+                label = fields[0] if len(fields) == 3 else "ours"
+                pages, rest = fields[-2], fields[-1]
                 vals = rest.split()
-                # hwm0 rss0 count hwm1 rss1
                 if len(vals) >= 5:
-                    mem.append((int(pages), int(vals[2]), int(vals[0]), int(vals[1]),
+                    mem.append((label, int(pages), int(vals[2]), int(vals[0]), int(vals[1]),
                                 int(vals[3]), int(vals[4])))
     if mem:
         out.append("### Backend memory, one fresh backend per line")
         out.append("")
-        out.append("| pages | rows | VmHWM before | VmHWM after | peak growth | VmRSS after |")
-        out.append("| ---: | ---: | ---: | ---: | ---: | ---: |")
-        for pages, n, h0, r0, h1, r1 in mem:
-            out.append("| %d | %s | %s | %s | **%s** | %s |" % (
+        out.append("| query | pages | rows | VmHWM before | VmHWM after | peak growth | VmRSS after |")
+        out.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+        for label, pages, n, h0, r0, h1, r1 in mem:
+            out.append("| %s | %d | %s | %s | %s | **%s** | %s |" % (
+                "foreign table" if label == "fdw" else "gss_customer_orders()",
                 pages, "{:,}".format(n), kb(h0), kb(h1), kb(h1 - h0), kb(r1)))
         out.append("")
-        big = max(mem, key=lambda m: m[1])
-        small = min(mem, key=lambda m: m[1])
-        g_big = big[4] - big[2]
-        g_small = small[4] - small[2]
-        out.append("Peak growth over %s rows: %s (target under 20 MB): %s; "
-                   "%d pages vs %d pages: %+.1f MB (flat means it does not grow with page count)."
-                   % ("{:,}".format(big[1]), kb(g_big), "met" if g_big < 20 * 1024 else "NOT met",
-                      big[0], small[0], (g_big - g_small) / 1024.0))
-        out.append("")
+        for label in ("ours", "fdw"):
+            sub = [m for m in mem if m[0] == label]
+            if not sub:
+                continue
+            big = max(sub, key=lambda m: m[2])
+            small = min(sub, key=lambda m: m[2])
+            g_big = big[5] - big[3]
+            g_small = small[5] - small[3]
+            out.append("%s: peak growth over %s rows: %s (target under 20 MB): %s; "
+                       "%d pages vs %d pages: %+.1f MB (flat means it does not grow with page count)."
+                       % ("Foreign table" if label == "fdw" else "gss_customer_orders()",
+                          "{:,}".format(big[2]), kb(g_big), "met" if g_big < 20 * 1024 else "NOT met",
+                          big[1], small[1], (g_big - g_small) / 1024.0))
+            out.append("")
     elif "ours" not in med:
         out.append("Memory: not measured (the extension is not ready).")
         out.append("")

@@ -18,6 +18,9 @@ SG_PACKAGES=(
 	"postgresql-$SG_PG_MAJOR-cron"
 	libcurl4-openssl-dev
 	libipc-run-perl
+	odbc-postgresql
+	unixodbc
+	unixodbc-dev
 	openssl
 	python3
 	make
