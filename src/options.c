@@ -10,9 +10,14 @@
  * validator sees the complete option list of an object on every CREATE and
  * ALTER, so per-API rules (site_id required for gss, spotgo-only options)
  * are checked here, before any request is made.  max_pages (default 10000)
- * bounds the requests of one listing.  Values that end up in HTTP
- * headers are refused when they hold control characters, so no option can
- * inject a header.  Messages never quote a secret's value.
+ * bounds the requests of one listing; latency_ms (default 100) is what a
+ * request costs the planner.  Foreign tables carry resource (one of the
+ * resources of gss.c and spotgo.c, required) and rows (an estimate); the
+ * server's api must be the resource's, which is checked when the table is
+ * used (fdw.c), since a table's validator does not see its server.  Values
+ * that end up in HTTP headers are refused when they hold control
+ * characters, so no option can inject a header.  Messages never quote a
+ * secret's value.
  *
  *-------------------------------------------------------------------------
  */
