@@ -120,6 +120,12 @@ SELECT packingslipno, city FROM s.customer_orders WHERE packingslipno = 'F00003'
 SELECT packingslipno FROM s.customer_orders WHERE packingslipno IN ('F00003', 'F00001', 'F00003') ORDER BY 1;
 SELECT packingslipno FROM s.customer_orders WHERE 'F00002' = packingslipno;
 SELECT * FROM sb.requests();
+-- more than 50 numbers: one listing per 50 (the first finds the 12 orders, three
+-- pages of 5; the second one empty page)
+SELECT * FROM sb.api_numbers($$SELECT * FROM s.customer_orders
+  WHERE packingslipno = ANY (ARRAY(SELECT 'F' || lpad(i::text, 5, '0') FROM generate_series(1, 60) i))$$);
+SELECT count(*) FROM s.customer_orders
+WHERE packingslipno = ANY (ARRAY(SELECT 'F' || lpad(i::text, 5, '0') FROM generate_series(1, 60) i));
 -- a value with a comma cannot go into the list: checked here, on a full listing
 EXPLAIN (VERBOSE, COSTS OFF) SELECT packingslipno FROM s.customer_orders WHERE packingslipno IN ('F00001', 'A,B');
 SELECT packingslipno FROM s.customer_orders WHERE packingslipno IN ('F00001', 'A,B');
@@ -262,9 +268,15 @@ SELECT sb.call('gss/process', '{"packingslipno": "W2"}') IS NOT NULL AS processe
 INSERT INTO s.customer_orders (packingslipno, consignee) VALUES ('W2', 'again'), ('W6', 'new');
 INSERT INTO s.customer_orders (packingslipno, consignee) VALUES ('W2', 'again'), ('W7', 'new')
 RETURNING packingslipno, consignee;
+-- COPY goes the same way
+COPY s.customer_orders (packingslipno, consignee) FROM stdin;
+W8	copied
+W9	copied too
+\.
+SELECT packingslipno, consignee FROM s.customer_orders WHERE packingslipno IN ('W8', 'W9') ORDER BY 1;
 -- an order must have a packingslipno
 INSERT INTO s.customer_orders (consignee) VALUES ('nobody');
-INSERT INTO s.customer_orders (packingslipno) VALUES ('W8') ON CONFLICT DO NOTHING;
+INSERT INTO s.customer_orders (packingslipno) VALUES ('W10') ON CONFLICT DO NOTHING;
 -- UPDATE: the whole new order, one PUT each; the status is GoSweetSpot's
 SELECT sb.clear_journal();
 UPDATE s.customer_orders SET city = 'Napier' WHERE packingslipno IN ('W1', 'W2', 'W3');
