@@ -386,6 +386,7 @@ gss_page_begin(ApiEndpoint *ep, const char *filter, int page, MemoryContext cxt,
 	HttpTransfer *x;
 
 	http_request_init(req, "GET", "GoSweetSpot customer orders");
+	req->endpoint = GSS_LIST_PATH;
 	appendStringInfo(&req->path, "%s?page=%d&pagesize=%d%s", GSS_LIST_PATH, page, ep->page_size, filter);
 	gss_headers(ep, req);
 	x = http_begin(ep, req);
@@ -557,6 +558,7 @@ gss_pending_orders(PG_FUNCTION_ARGS)
 	gss_check_natts(rsinfo, GO_NATTS);
 
 	http_request_init(&req, "GET", "GoSweetSpot pending orders");
+	req.endpoint = GSS_PENDING_PATH;
 	appendStringInfoString(&req.path, GSS_PENDING_PATH);
 	gss_headers(ep, &req);
 	http_execute(ep, &req, &resp);
@@ -619,6 +621,7 @@ gss_order_status(PG_FUNCTION_ARGS)
 
 	ep = endpoint_lookup(gss_server_arg(fcinfo, 1), API_GSS, GetUserId());
 	http_request_init(&req, "GET", "GoSweetSpot order status");
+	req.endpoint = GSS_STATUS_PATH "{packingslipno}";
 	appendStringInfoString(&req.path, GSS_STATUS_PATH);
 	http_append_encoded(&req.path, num);
 	gss_headers(ep, &req);
@@ -887,6 +890,7 @@ gss_put_batch(ApiEndpoint *ep, StringInfo body, bool raise, HttpResponse *resp, 
 	HttpRequest req;
 
 	http_request_init(&req, "PUT", "GoSweetSpot order upload");
+	req.endpoint = GSS_LIST_PATH;
 	req.idempotent = true;
 	req.no_raise = !raise;
 	appendStringInfoString(&req.path, GSS_LIST_PATH);
@@ -1079,6 +1083,7 @@ gss_delete_batch(ApiEndpoint *ep, char **nums, int n, bool raise, HttpResponse *
 	HttpRequest req;
 
 	http_request_init(&req, "DELETE", "GoSweetSpot order deletion");
+	req.endpoint = GSS_LIST_PATH;
 	req.no_raise = !raise;
 	appendStringInfo(&req.path, "%s?packingslipno=", GSS_LIST_PATH);
 	gss_append_list(&req.path, nums, 0, n);

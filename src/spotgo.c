@@ -453,6 +453,7 @@ spotgo_send_order(FunctionCallInfo fcinfo, int order_arg, int id_arg, int server
 	ep = spotgo_endpoint(fcinfo, server_arg);
 	spotgo_request(ep, &req, method, what, body, len);
 	req.idempotent = idempotent;
+	req.endpoint = id_arg >= 0 ? psprintf("%s/{orderId}", path) : path;
 	appendStringInfoString(&req.path, path);
 	if (id_arg >= 0)
 	{
@@ -514,6 +515,7 @@ spotgo_delete_order(PG_FUNCTION_ARGS)
 		PG_RETURN_NULL();
 	ep = spotgo_endpoint(fcinfo, 1);
 	spotgo_request(ep, &req, "DELETE", "SpotGo order deletion", NULL, 0);
+	req.endpoint = SPOTGO_ORDERS_PATH "/{orderId}";
 	appendStringInfoString(&req.path, SPOTGO_ORDERS_PATH "/");
 	spotgo_append_uuid(&req.path, PG_GETARG_DATUM(0));
 	http_execute(ep, &req, &resp);
@@ -539,6 +541,7 @@ spotgo_get_order(PG_FUNCTION_ARGS)
 		PG_RETURN_NULL();
 	ep = spotgo_endpoint(fcinfo, 1);
 	spotgo_request(ep, &req, "GET", "SpotGo order", NULL, 0);
+	req.endpoint = SPOTGO_ORDERS_PATH "/{orderId}";
 	appendStringInfoString(&req.path, SPOTGO_ORDERS_PATH "/");
 	spotgo_append_uuid(&req.path, PG_GETARG_DATUM(0));
 	http_execute(ep, &req, &resp);
@@ -697,6 +700,7 @@ spotgo_query_pages(ApiEndpoint *ep, Jsonb *filter, JrowsEmit emit, void *arg, bo
 		pc.page++;
 		body = spotgo_query_body(filter, has_page_size, ep->page_size, token, &len);
 		spotgo_request(ep, &req, "POST", "SpotGo order query", body, len);
+		req.endpoint = spotgo_assumed.query_path;
 		req.idempotent = true;	/* a read */
 		req.no_raise = failed != NULL;
 		appendStringInfoString(&req.path, spotgo_assumed.query_path);
@@ -837,6 +841,7 @@ spotgo_fetch_document(FunctionCallInfo fcinfo, HttpResponse *resp)
 	HttpRequest req;
 
 	spotgo_request(ep, &req, "GET", "SpotGo document content", NULL, 0);
+	req.endpoint = SPOTGO_ORDERS_PATH "/{orderId}/documents/{documentId}/content";
 	appendStringInfoString(&req.path, SPOTGO_ORDERS_PATH "/");
 	spotgo_append_uuid(&req.path, PG_GETARG_DATUM(0));
 	appendStringInfoString(&req.path, "/documents/");
@@ -966,6 +971,7 @@ spotgo_upload_document(PG_FUNCTION_ARGS)
 	ep = spotgo_endpoint(fcinfo, 5);
 
 	spotgo_request(ep, &req, "POST", "SpotGo document upload", NULL, 0);
+	req.endpoint = SPOTGO_ORDERS_PATH "/{orderId}/documents";
 	appendStringInfoString(&req.path, SPOTGO_ORDERS_PATH "/");
 	spotgo_append_uuid(&req.path, PG_GETARG_DATUM(0));
 	appendStringInfoString(&req.path, "/documents");
@@ -1032,6 +1038,7 @@ spotgo_set_document_status(PG_FUNCTION_ARGS)
 
 	ep = spotgo_endpoint(fcinfo, 5);
 	spotgo_request(ep, &req, "POST", "SpotGo document status", body.data, body.len);
+	req.endpoint = SPOTGO_ORDERS_PATH "/{orderId}/documents/{documentId}/status";
 	appendStringInfoString(&req.path, SPOTGO_ORDERS_PATH "/");
 	spotgo_append_uuid(&req.path, PG_GETARG_DATUM(0));
 	appendStringInfoString(&req.path, "/documents/");
@@ -1079,6 +1086,7 @@ spotgo_push_begin(ApiEndpoint *ep, PushItem *item, HttpRequest *req)
 	char	   *body = jrows_jsonb_text(item->payload, &len);
 
 	spotgo_request(ep, req, "POST", "SpotGo order upsert", body, len);
+	req->endpoint = spotgo_assumed.upsert_path;
 	req->idempotent = true;
 	req->no_raise = true;
 	appendStringInfoString(&req->path, spotgo_assumed.upsert_path);
@@ -1217,6 +1225,7 @@ spotgo_push_deletes(ApiEndpoint *ep, PushItem **items, int n)
 			}
 		}
 		spotgo_request(ep, &req, "DELETE", "SpotGo order deletion", NULL, 0);
+		req.endpoint = SPOTGO_ORDERS_PATH "/{orderId}";
 		req.no_raise = true;
 		appendStringInfoString(&req.path, SPOTGO_ORDERS_PATH "/");
 		http_append_encoded(&req.path, order_id);
