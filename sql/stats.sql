@@ -54,6 +54,7 @@ SELECT count(*) AS entries FROM spotgo_gss.api_stats;
 
 -- another role reads it only through a GRANT (or pg_read_all_stats), and
 -- may not reset it
+SELECT spotgo_gss.gss_order_status('ST-9') IS NULL AS unknown;
 CREATE ROLE regress_stats_reader;
 GRANT USAGE ON SCHEMA sb TO regress_stats_reader;
 SET ROLE regress_stats_reader;
