@@ -63,6 +63,15 @@ COMMENT ON TABLE @extschema@.outbox IS
 -- counted
 ALTER VIEW @extschema@.outbox_status SET (security_invoker = true);
 
+COMMENT ON VIEW @extschema@.outbox_status IS
+'Outbox items per server and state that the reading role may see (its own; all for the owner): how many, the enqueue time of the oldest, the most attempts';
+COMMENT ON FUNCTION @extschema@.enqueue(text, jsonb, text) IS
+'Queue a push (spotgo.upsert_order, spotgo.delete_order, gss.upsert_order, gss.delete_order) for delivery after commit; replaces the pending payload of the same order enqueued by the same role; returns the outbox id';
+COMMENT ON FUNCTION @extschema@.push_spotgo_order() IS
+'Trigger (AFTER INSERT OR UPDATE OR DELETE ... FOR EACH ROW, or FOR EACH STATEMENT with transition tables): queue rows as SpotGo order upserts, or deletes; arguments: mapping function (regprocedure, '''' for to_jsonb of the row), server';
+COMMENT ON FUNCTION @extschema@.push_gss_order() IS
+'Trigger (AFTER INSERT OR UPDATE OR DELETE ... FOR EACH ROW, or FOR EACH STATEMENT with transition tables): queue rows as GoSweetSpot order upserts, or deletes; arguments: mapping function (regprocedure, '''' for to_jsonb of the row), server';
+
 -- ---------------------------------------------------------------------------
 -- Delivery's SQL (called by src/outbox_deliver.c, by the worker or CALL
 -- drain_outbox(); never by users)
