@@ -20,6 +20,7 @@ OBJS = \
 	src/outbox_enqueue.o \
 	src/outbox_deliver.o \
 	src/ratelimit.o \
+	src/stats.o \
 	src/worker.o
 
 EXTENSION = spotgo_gss
@@ -33,7 +34,7 @@ SHLIB_LINK = $(shell $(CURL_CONFIG) --libs)
 # pg_regress starts its own cluster (tmp_regress; TAP owns tmp_check), so
 # "make installcheck" needs no running server.  The sandbox API must be
 # running: scripts/test starts it and exports SANDBOX_PORT and SANDBOX_CTL.
-REGRESS = setup options gss spotgo outbox security sync failures fdw errors tls
+REGRESS = setup options gss spotgo outbox security sync failures stats fdw errors tls
 REGRESS_OPTS = \
 	--inputdir=$(srcdir) \
 	--temp-config=$(srcdir)/test/regress.conf \

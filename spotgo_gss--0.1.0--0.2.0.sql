@@ -63,6 +63,15 @@ COMMENT ON TABLE @extschema@.outbox IS
 -- counted
 ALTER VIEW @extschema@.outbox_status SET (security_invoker = true);
 
+COMMENT ON VIEW @extschema@.outbox_status IS
+'Outbox items per server and state that the reading role may see (its own; all for the owner): how many, the enqueue time of the oldest, the most attempts';
+COMMENT ON FUNCTION @extschema@.enqueue(text, jsonb, text) IS
+'Queue a push (spotgo.upsert_order, spotgo.delete_order, gss.upsert_order, gss.delete_order) for delivery after commit; replaces the pending payload of the same order enqueued by the same role; returns the outbox id';
+COMMENT ON FUNCTION @extschema@.push_spotgo_order() IS
+'Trigger (AFTER INSERT OR UPDATE OR DELETE ... FOR EACH ROW, or FOR EACH STATEMENT with transition tables): queue rows as SpotGo order upserts, or deletes; arguments: mapping function (regprocedure, '''' for to_jsonb of the row), server';
+COMMENT ON FUNCTION @extschema@.push_gss_order() IS
+'Trigger (AFTER INSERT OR UPDATE OR DELETE ... FOR EACH ROW, or FOR EACH STATEMENT with transition tables): queue rows as GoSweetSpot order upserts, or deletes; arguments: mapping function (regprocedure, '''' for to_jsonb of the row), server';
+
 -- ---------------------------------------------------------------------------
 -- Delivery's SQL (called by src/outbox_deliver.c, by the worker or CALL
 -- drain_outbox(); never by users)
@@ -270,6 +279,45 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.spotgo_order_ids', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.sync_state', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.gss_orders_local', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.spotgo_orders_local', '');
+
+-- ---------------------------------------------------------------------------
+-- api_stats: every API call counted, per (database, server, method, endpoint)
+-- ---------------------------------------------------------------------------
+
+-- The function checks the caller itself (a member of pg_read_all_stats, or a
+-- role that may SELECT the view), so that a GRANT on the view is all another
+-- role needs.
+CREATE FUNCTION @extschema@.api_stats_rows(
+  OUT database name, OUT server text, OUT method text, OUT endpoint text,
+  OUT calls bigint, OUT errors bigint, OUT retries bigint, OUT throttled bigint,
+  OUT bytes_received bigint, OUT total_ms double precision, OUT mean_ms double precision,
+  OUT p95_ms double precision, OUT max_ms double precision, OUT last_status int,
+  OUT last_error_at timestamptz, OUT since timestamptz)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'api_stats_rows'
+LANGUAGE C VOLATILE PARALLEL RESTRICTED
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION @extschema@.api_stats_rows() IS
+'Internal: the rows of the view spotgo_gss.api_stats';
+
+CREATE VIEW @extschema@.api_stats AS
+  SELECT * FROM @extschema@.api_stats_rows();
+
+COMMENT ON VIEW @extschema@.api_stats IS
+'API calls per database, server, method and endpoint template: calls (retries included), errors (non-2xx and transport failures), retries, throttled (429 answers and client-side rate-limit pauses), bytes received, times (total, mean, p95 from a log-scale histogram, max), last status, last error time, and the time counting began';
+REVOKE ALL ON @extschema@.api_stats FROM PUBLIC;
+GRANT SELECT ON @extschema@.api_stats TO pg_read_all_stats;
+
+CREATE FUNCTION @extschema@.api_stats_reset()
+RETURNS void
+AS 'MODULE_PATHNAME', 'api_stats_reset'
+LANGUAGE C VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION @extschema@.api_stats_reset() IS
+'Forget every spotgo_gss.api_stats entry and start counting anew (owner only unless granted)';
+REVOKE ALL ON FUNCTION @extschema@.api_stats_reset() FROM PUBLIC;
 
 -- ---------------------------------------------------------------------------
 -- Foreign tables over the APIs' resources (src/fdw.c, src/fdw_modify.c):

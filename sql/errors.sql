@@ -1,6 +1,6 @@
 --
 -- errors: HTTP failures, retries, timeouts, cancel, size cap, malformed
--- bodies, and the SQLSTATE of each (the table in the README).
+-- bodies, and the SQLSTATE of each (the table in doc/reference.md).
 --
 SELECT sb.reset();
 SELECT spotgo_gss.gss_upsert_order('{"packingslipno": "E1", "consignee": "Err Ltd"}');

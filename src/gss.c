@@ -425,6 +425,7 @@ gss_request_list(ApiEndpoint *ep, const ListingPart *part, int page, int page_si
 				 const char *token, HttpRequest *req)
 {
 	http_request_init(req, "GET", part->what);
+	req->endpoint = GSS_LIST_PATH;
 	appendStringInfo(&req->path, "%s?page=%d&pagesize=%d%s", GSS_LIST_PATH, page, page_size,
 					 (const char *) part->arg);
 	gss_headers(ep, req);
@@ -448,6 +449,7 @@ gss_request_pending(ApiEndpoint *ep, const ListingPart *part, int page, int page
 					const char *token, HttpRequest *req)
 {
 	http_request_init(req, "GET", part->what);
+	req->endpoint = GSS_PENDING_PATH;
 	appendStringInfoString(&req->path, GSS_PENDING_PATH);
 	gss_headers(ep, req);
 }
@@ -591,6 +593,7 @@ gss_order_status(PG_FUNCTION_ARGS)
 
 	ep = endpoint_lookup(gss_server_arg(fcinfo, 1), API_GSS, GetUserId());
 	http_request_init(&req, "GET", "GoSweetSpot order status");
+	req.endpoint = GSS_STATUS_PATH "{packingslipno}";
 	appendStringInfoString(&req.path, GSS_STATUS_PATH);
 	http_append_encoded(&req.path, num);
 	gss_headers(ep, &req);
@@ -859,6 +862,7 @@ gss_put_batch(ApiEndpoint *ep, StringInfo body, bool raise, HttpResponse *resp, 
 	HttpRequest req;
 
 	http_request_init(&req, "PUT", "GoSweetSpot order upload");
+	req.endpoint = GSS_LIST_PATH;
 	req.idempotent = true;
 	req.no_raise = !raise;
 	appendStringInfoString(&req.path, GSS_LIST_PATH);
@@ -1051,6 +1055,7 @@ gss_delete_batch(ApiEndpoint *ep, char **nums, int n, bool raise, HttpResponse *
 	HttpRequest req;
 
 	http_request_init(&req, "DELETE", "GoSweetSpot order deletion");
+	req.endpoint = GSS_LIST_PATH;
 	req.no_raise = !raise;
 	appendStringInfo(&req.path, "%s?packingslipno=", GSS_LIST_PATH);
 	gss_append_list(&req.path, nums, 0, n, false);

@@ -74,6 +74,7 @@
 
 #include "compat.h"
 #include "http.h"
+#include "stats.h"
 #include "ratelimit.h"
 #include "spotgo_gss.h"
 
@@ -732,10 +733,11 @@ http_sleep_ms(long ms)
  *		session.  Records this start.
  */
 static void
-http_rate_wait(ServerState *ss, ApiEndpoint *ep)
+http_rate_wait(ServerState *ss, ApiEndpoint *ep, HttpRequest *req)
 {
 	int			rpm = ep->requests_per_minute;
 	long		wait_ms;
+	bool		counted = false;	/* one throttled pause per request */
 
 	if (rpm <= 0)
 		return;
@@ -746,6 +748,9 @@ http_rate_wait(ServerState *ss, ApiEndpoint *ep)
 			return;
 		elog(DEBUG1, "spotgo_gss: shared rate limit of server \"%s\" reached, waiting %ld ms",
 			 ep->servername, wait_ms);
+		if (!counted)
+			stats_throttled(ep->servername, req->method, req->endpoint);
+		counted = true;
 		http_sleep_ms(wait_ms);
 	}
 
@@ -775,6 +780,8 @@ http_rate_wait(ServerState *ss, ApiEndpoint *ep)
 
 			elog(DEBUG1, "spotgo_gss: rate limit of server \"%s\" reached, waiting %ld ms",
 				 ep->servername, ms);
+			if (!counted)
+				stats_throttled(ep->servername, req->method, req->endpoint);
 			http_sleep_ms(ms);
 		}
 	}
@@ -816,7 +823,7 @@ http_begin(ApiEndpoint *ep, HttpRequest *req)
 	x->reset_cb.arg = x;
 	MemoryContextRegisterResetCallback(CurrentMemoryContext, &x->reset_cb);
 
-	http_rate_wait(x->ss, ep);
+	http_rate_wait(x->ss, ep, x->req);
 	/* the timeout covers the transfer and its retries, not the rate-limit pause */
 	x->deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), ep->timeout_ms);
 	http_attach(x);
@@ -981,6 +988,9 @@ http_finish(HttpTransfer *x, HttpResponse *resp)
 			 x->result == CURLE_OK ? "HTTP " : "failed, ",
 			 x->result == CURLE_OK ? status : (long) x->result,
 			 INSTR_TIME_GET_MILLISEC(elapsed), x->attempt);
+		stats_attempt(ep->servername, req->method, req->endpoint,
+					  x->result == CURLE_OK ? status : 0, (uint64) x->len,
+					  INSTR_TIME_GET_MILLISEC(elapsed), x->attempt > 1);
 
 		if (x->result != CURLE_OK)
 		{
@@ -1013,7 +1023,7 @@ http_finish(HttpTransfer *x, HttpResponse *resp)
 		}
 		http_sleep_ms(delay_ms);
 		x->attempt++;
-		http_rate_wait(x->ss, ep);
+		http_rate_wait(x->ss, ep, x->req);
 		http_attach(x);
 	}
 

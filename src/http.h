@@ -37,6 +37,8 @@ typedef struct HttpRequest
 	bool		idempotent;		/* safe to send again after any failure */
 	bool		no_raise;		/* transport failures go to resp->error */
 	const char *what;			/* what is being fetched, for errcontext */
+	const char *endpoint;		/* the path's template for api_stats, e.g.
+								 * "/v2/order/{packingslipno}": no identifier */
 } HttpRequest;
 
 typedef struct HttpResponse

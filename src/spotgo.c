@@ -464,6 +464,7 @@ spotgo_send_order(FunctionCallInfo fcinfo, int order_arg, int id_arg, int server
 	ep = spotgo_endpoint(fcinfo, server_arg);
 	spotgo_request(ep, &req, method, what, body, len);
 	req.idempotent = idempotent;
+	req.endpoint = id_arg >= 0 ? psprintf("%s/{orderId}", path) : path;
 	appendStringInfoString(&req.path, path);
 	if (id_arg >= 0)
 	{
@@ -525,6 +526,7 @@ spotgo_delete_order(PG_FUNCTION_ARGS)
 		PG_RETURN_NULL();
 	ep = spotgo_endpoint(fcinfo, 1);
 	spotgo_request(ep, &req, "DELETE", "SpotGo order deletion", NULL, 0);
+	req.endpoint = SPOTGO_ORDERS_PATH "/{orderId}";
 	appendStringInfoString(&req.path, SPOTGO_ORDERS_PATH "/");
 	spotgo_append_uuid(&req.path, PG_GETARG_DATUM(0));
 	http_execute(ep, &req, &resp);
@@ -550,6 +552,7 @@ spotgo_get_order(PG_FUNCTION_ARGS)
 		PG_RETURN_NULL();
 	ep = spotgo_endpoint(fcinfo, 1);
 	spotgo_request(ep, &req, "GET", "SpotGo order", NULL, 0);
+	req.endpoint = SPOTGO_ORDERS_PATH "/{orderId}";
 	appendStringInfoString(&req.path, SPOTGO_ORDERS_PATH "/");
 	spotgo_append_uuid(&req.path, PG_GETARG_DATUM(0));
 	http_execute(ep, &req, &resp);
@@ -714,12 +717,14 @@ spotgo_request_orders(ApiEndpoint *ep, const ListingPart *part, int page, int pa
 		char	   *body = spotgo_query_body((SpotgoFilter *) part->arg, page_size, token, &len);
 
 		spotgo_request(ep, req, "POST", part->what, body, len);
+		req->endpoint = spotgo_assumed.query_path;
 		req->idempotent = true;	/* a read */
 		appendStringInfoString(&req->path, spotgo_assumed.query_path);
 	}
 	else
 	{
 		spotgo_request(ep, req, "GET", part->what, NULL, 0);
+		req->endpoint = SPOTGO_ORDERS_PATH "/{orderId}";
 		appendStringInfo(&req->path, "%s/%s", SPOTGO_ORDERS_PATH, (const char *) part->arg);
 	}
 }
@@ -846,6 +851,7 @@ spotgo_fetch_document(FunctionCallInfo fcinfo, HttpResponse *resp)
 	HttpRequest req;
 
 	spotgo_request(ep, &req, "GET", "SpotGo document content", NULL, 0);
+	req.endpoint = SPOTGO_ORDERS_PATH "/{orderId}/documents/{documentId}/content";
 	appendStringInfoString(&req.path, SPOTGO_ORDERS_PATH "/");
 	spotgo_append_uuid(&req.path, PG_GETARG_DATUM(0));
 	appendStringInfoString(&req.path, "/documents/");
@@ -975,6 +981,7 @@ spotgo_upload_document(PG_FUNCTION_ARGS)
 	ep = spotgo_endpoint(fcinfo, 5);
 
 	spotgo_request(ep, &req, "POST", "SpotGo document upload", NULL, 0);
+	req.endpoint = SPOTGO_ORDERS_PATH "/{orderId}/documents";
 	appendStringInfoString(&req.path, SPOTGO_ORDERS_PATH "/");
 	spotgo_append_uuid(&req.path, PG_GETARG_DATUM(0));
 	appendStringInfoString(&req.path, "/documents");
@@ -1041,6 +1048,7 @@ spotgo_set_document_status(PG_FUNCTION_ARGS)
 
 	ep = spotgo_endpoint(fcinfo, 5);
 	spotgo_request(ep, &req, "POST", "SpotGo document status", body.data, body.len);
+	req.endpoint = SPOTGO_ORDERS_PATH "/{orderId}/documents/{documentId}/status";
 	appendStringInfoString(&req.path, SPOTGO_ORDERS_PATH "/");
 	spotgo_append_uuid(&req.path, PG_GETARG_DATUM(0));
 	appendStringInfoString(&req.path, "/documents/");
@@ -1176,6 +1184,7 @@ spotgo_write_order(ApiEndpoint *ep, WriteRow *row, const char *method, const cha
 
 	memset(out, 0, sizeof(WriteOutcome));
 	spotgo_request(ep, &req, method, what, body, len);
+	req.endpoint = id ? SPOTGO_ORDERS_PATH "/{orderId}" : SPOTGO_ORDERS_PATH;
 	appendStringInfoString(&req.path, SPOTGO_ORDERS_PATH);
 	if (id)
 	{
@@ -1222,6 +1231,7 @@ spotgo_write_remove(ApiEndpoint *ep, char **keys, int n, WriteOutcome *out)
 
 		memset(&out[i], 0, sizeof(WriteOutcome));
 		spotgo_request(ep, &req, "DELETE", "SpotGo order deletion", NULL, 0);
+		req.endpoint = SPOTGO_ORDERS_PATH "/{orderId}";
 		appendStringInfoString(&req.path, SPOTGO_ORDERS_PATH "/");
 		http_append_encoded(&req.path, keys[i]);
 		http_execute(ep, &req, &resp);
@@ -1317,6 +1327,7 @@ spotgo_push_begin(ApiEndpoint *ep, PushItem *item, HttpRequest *req)
 	char	   *body = jrows_jsonb_text(item->payload, &len);
 
 	spotgo_request(ep, req, "POST", "SpotGo order upsert", body, len);
+	req->endpoint = spotgo_assumed.upsert_path;
 	req->idempotent = true;
 	req->no_raise = true;
 	appendStringInfoString(&req->path, spotgo_assumed.upsert_path);
@@ -1447,6 +1458,7 @@ spotgo_push_deletes(ApiEndpoint *ep, PushItem **items, int n)
 			}
 		}
 		spotgo_request(ep, &req, "DELETE", "SpotGo order deletion", NULL, 0);
+		req.endpoint = SPOTGO_ORDERS_PATH "/{orderId}";
 		req.no_raise = true;
 		appendStringInfoString(&req.path, SPOTGO_ORDERS_PATH "/");
 		http_append_encoded(&req.path, order_id);

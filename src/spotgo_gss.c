@@ -26,6 +26,7 @@
 #include "outbox.h"
 #include "ratelimit.h"
 #include "spotgo_gss.h"
+#include "stats.h"
 
 PG_MODULE_MAGIC;
 
@@ -39,6 +40,7 @@ int			spotgo_gss_outbox_retention = 7 * 24 * 3600;
 int			spotgo_gss_claim_timeout = 600;
 int			spotgo_gss_drain_batch = 1000;
 int			spotgo_gss_sync_overlap = 3600;
+int			spotgo_gss_stats_max = 1000;
 
 void		_PG_init(void);
 
@@ -55,6 +57,7 @@ spotgo_gss_shmem_request(void)
 		prev_shmem_request_hook();
 	worker_shmem_request();
 	ratelimit_shmem_request();
+	stats_shmem_request();
 }
 #endif
 
@@ -65,6 +68,7 @@ spotgo_gss_shmem_startup(void)
 		prev_shmem_startup_hook();
 	worker_shmem_startup();
 	ratelimit_shmem_startup();
+	stats_shmem_startup();
 }
 
 /*
@@ -211,6 +215,19 @@ _PG_init(void)
 							   NULL,
 							   NULL);
 
+	DefineCustomIntVariable("spotgo_gss.stats_max",
+							"Entries of spotgo_gss.api_stats kept in shared memory.",
+							"One entry per database, server, method and endpoint; when full, the least used are evicted.",
+							&spotgo_gss_stats_max,
+							1000,
+							100,
+							100000,
+							PGC_POSTMASTER,
+							0,
+							NULL,
+							NULL,
+							NULL);
+
 	compat_reserve_guc_prefix("spotgo_gss");
 #ifdef COMPAT_HAVE_SHMEM_REQUEST_HOOK
 	prev_shmem_request_hook = shmem_request_hook;
@@ -218,6 +235,7 @@ _PG_init(void)
 #else
 	worker_shmem_request();
 	ratelimit_shmem_request();
+	stats_shmem_request();
 #endif
 	prev_shmem_startup_hook = shmem_startup_hook;
 	shmem_startup_hook = spotgo_gss_shmem_startup;

@@ -22,5 +22,6 @@ extern int	spotgo_gss_outbox_retention;
 extern int	spotgo_gss_claim_timeout;
 extern int	spotgo_gss_drain_batch;
 extern int	spotgo_gss_sync_overlap;
+extern int	spotgo_gss_stats_max;
 
 #endif							/* SPOTGO_GSS_H */

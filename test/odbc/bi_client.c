@@ -9,7 +9,7 @@
  *
  * Prints "table SCHEMA.NAME TYPE" per table, "column NAME TYPE" per column
  * of TABLE, then "row V1|V2|..." per row of QUERY; exits 1 with the ODBC
- * diagnostics on stderr when a call fails.  Used by test/t/013_odbc_bi.pl.
+ * diagnostics on stderr when a call fails.  Used by test/t/015_odbc_bi.pl.
  *
  *-------------------------------------------------------------------------
  */

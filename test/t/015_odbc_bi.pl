@@ -1,6 +1,6 @@
 # Copyright (c) spotgo_gss contributors
 
-# 013_odbc_bi.pl: a BI tool's view of the foreign tables, through ODBC.
+# 015_odbc_bi.pl: a BI tool's view of the foreign tables, through ODBC.
 #
 # BI tools (Power BI, Tableau, Excel and many others through ODBC) browse a
 # database with SQLTables and SQLColumns and then send queries.  A small C
