@@ -9,7 +9,7 @@
 --
 -- Four parts, one per use of the extension: direct calls (1-14), push from a
 -- trigger through the outbox (15-16), scheduled sync into local tables
--- (17-18), BI queries over foreign tables (19, not enabled yet).
+-- (17-18), BI queries over foreign tables (19).
 
 \set QUIET on
 \pset null '(null)'
