@@ -15,6 +15,8 @@ OBJS = \
 	src/push.o \
 	src/pinned.o \
 	src/outbox_enqueue.o \
+	src/outbox_payload.o \
+	src/outbox_write.o \
 	src/outbox_deliver.o \
 	src/ratelimit.o \
 	src/worker.o

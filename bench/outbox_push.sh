@@ -173,8 +173,8 @@ CREATE FUNCTION bench_stmt_outbox() RETURNS trigger LANGUAGE plpgsql AS \$\$
 BEGIN
   INSERT INTO bench_outbox AS o (server, operation, object_key, payload, enqueued_by)
   SELECT 'gss', 'gss.upsert_order', n.packingslipno, to_jsonb(n), current_user::regrole FROM new_rows n
-  ON CONFLICT (server, object_key) WHERE state = 'pending' DO UPDATE
-  SET operation = excluded.operation, payload = excluded.payload, enqueued_by = excluded.enqueued_by,
+  ON CONFLICT (server, object_key, enqueued_by) WHERE state = 'pending' DO UPDATE
+  SET operation = excluded.operation, payload = excluded.payload,
       version = o.version + 1, attempts = 0, next_attempt_at = now(), last_status = NULL, last_error = NULL;
   RETURN NULL;
 END \$\$;
