@@ -43,6 +43,8 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
+#include "nodes/params.h"
+#include "optimizer/optimizer.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
@@ -194,8 +196,11 @@ typedef struct TriggerCache
 {
 	Oid			tgoid;
 	Oid			mapfunc;		/* InvalidOid: to_jsonb(row) */
+	Oid			rowtype;
 	Oid			checked_role;	/* role whose EXECUTE right was checked last */
-	FmgrInfo	call;			/* the mapping function */
+	MemoryContext cxt;			/* the trigger's FmgrInfo's: one statement */
+	ExprState  *map;			/* mapfunc($1), planned for checked_role */
+	ExprContext *mapcontext;	/* its parameter $1: the row */
 	OutboxRowJsonb *rowjsonb;	/* no mapping function: to_jsonb(row) (outbox_payload.c) */
 } TriggerCache;
 
@@ -289,17 +294,50 @@ outbox_trigger_cache(FunctionCallInfo fcinfo, TriggerData *td, const char *fname
 	old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
 	cache = palloc0(sizeof(TriggerCache));
 	cache->tgoid = tg->tgoid;
+	cache->cxt = fcinfo->flinfo->fn_mcxt;
+	cache->rowtype = RelationGetDescr(td->tg_relation)->tdtypeid;
 	if (tg->tgnargs >= 1 && tg->tgargs[0][0] != '\0')
-	{
 		cache->mapfunc = outbox_mapping_function(tg->tgargs[0], td->tg_relation, fname);
-		fmgr_info_cxt(cache->mapfunc, &cache->call, fcinfo->flinfo->fn_mcxt);
-	}
 	else
 		cache->rowjsonb = outbox_row_jsonb_prepare(CreateTupleDescCopy(RelationGetDescr(td->tg_relation)),
 												   fcinfo->flinfo->fn_mcxt);
 	MemoryContextSwitchTo(old);
 	fcinfo->flinfo->fn_extra = cache;
 	return cache;
+}
+
+/*
+ * outbox_prepare_map
+ *		The mapping function applied to the row, as an expression over a
+ *		parameter, planned: the planner inlines a simple SQL function (one
+ *		SELECT of an expression, not SECURITY DEFINER, no SET clause), whose
+ *		body then runs as part of the expression instead of starting an
+ *		executor for every row; any other function is called as before.
+ *		Done as the firing role, after its EXECUTE right was checked: the
+ *		functions the body calls are checked for it here.
+ */
+static void
+outbox_prepare_map(TriggerCache *cache)
+{
+	MemoryContext old = MemoryContextSwitchTo(cache->cxt);
+	Param	   *row = makeNode(Param);
+	FuncExpr   *call;
+
+	row->paramkind = PARAM_EXTERN;
+	row->paramid = 1;
+	row->paramtype = cache->rowtype;
+	row->paramtypmod = -1;
+	row->paramcollid = InvalidOid;
+	row->location = -1;
+	call = makeFuncExpr(cache->mapfunc, JSONBOID, list_make1(row),
+						InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL);
+	cache->map = ExecInitExpr(expression_planner((Expr *) call), NULL);
+	if (cache->mapcontext == NULL)
+	{
+		cache->mapcontext = CreateStandaloneExprContext();
+		cache->mapcontext->ecxt_param_list_info = makeParamList(1);
+	}
+	MemoryContextSwitchTo(old);
 }
 
 /*
@@ -322,6 +360,7 @@ outbox_check_execute(TriggerCache *cache, Oid role)
 						   GetUserNameFromId(role, false)),
 				 errhint("GRANT EXECUTE ON FUNCTION %s to the role, or use another mapping function.",
 						 format_procedure(cache->mapfunc))));
+	outbox_prepare_map(cache);
 	cache->checked_role = role;
 }
 
@@ -329,16 +368,19 @@ outbox_check_execute(TriggerCache *cache, Oid role)
 static Jsonb *
 outbox_row_payload(TriggerCache *cache, HeapTuple tuple, TupleDesc desc)
 {
-	LOCAL_FCINFO(fcinfo, 1);
+	ParamExternData *row;
 	Datum		result;
+	bool		isnull;
 
 	if (cache->rowjsonb != NULL)
 		return outbox_row_jsonb(cache->rowjsonb, tuple);
-	InitFunctionCallInfoData(*fcinfo, &cache->call, 1, InvalidOid, NULL, NULL);
-	fcinfo->args[0].value = heap_copy_tuple_as_datum(tuple, desc);
-	fcinfo->args[0].isnull = false;
-	result = FunctionCallInvoke(fcinfo);
-	if (fcinfo->isnull)
+	row = &cache->mapcontext->ecxt_param_list_info->params[0];
+	row->value = heap_copy_tuple_as_datum(tuple, desc);
+	row->isnull = false;
+	row->pflags = PARAM_FLAG_CONST;
+	row->ptype = cache->rowtype;
+	result = ExecEvalExpr(cache->map, cache->mapcontext, &isnull);
+	if (isnull)
 		return NULL;
 	return DatumGetJsonbP(result);
 }
