@@ -14,7 +14,8 @@
  *
  *	 1. Pre-check the arbiter index outbox_one_pending with a dirty snapshot
  *		(ExecCheckIndexConstraints), waiting for a transaction that is
- *		inserting the same (server, key, role) right now.
+ *		inserting the same (server, key, role) right now.  Skipped at first
+ *		while items keep being new (see outbox_expect_pending).
  *	 2. No pending item: insert the row speculatively (a speculative
  *		insertion lock others can wait on), insert its index entries, the
  *		arbiter's first with a partial uniqueness check.  Had a concurrent
@@ -49,9 +50,14 @@
  * context under CacheMemoryContext, and rebuilt after any relcache
  * invalidation of the outbox or one of its indexes (the relcache drops its
  * own copies on the same messages).  Relations, slots and the EState live
- * for one call only: nothing holds a relation reference, a buffer pin or a
- * lock-free pointer across calls, so an error or a subtransaction abort in
- * between leaves nothing stale behind.
+ * for one call only: nothing holds a relation reference or a buffer pin
+ * across calls, so an error or a subtransaction abort in between leaves
+ * nothing behind, and the outbox can be truncated or altered later in the
+ * same transaction.
+ *
+ * The executor routines used here (ExecCheckIndexConstraints and
+ * ExecSimpleRelationUpdate on a ResultRelInfo, index_insert with its
+ * indexUnchanged hint) have these signatures from PostgreSQL 14 on.
  *
  *-------------------------------------------------------------------------
  */
@@ -130,6 +136,20 @@ typedef struct OutboxCache
 	IndexInfo **indexinfos;
 	List	   *arbiter;		/* OID list: outbox_one_pending */
 } OutboxCache;
+
+/*
+ * Whether the last item written replaced a pending item.  A new item is
+ * inserted straight away (step 2 before step 1): when no pending item of
+ * the key exists, which is the common case (the worker delivers within
+ * moments), that saves the pre-check's index search.  When one does, the
+ * speculative row is killed again, a waste; so after an item that replaced
+ * one, the next starts with the pre-check, as long as they keep doing so
+ * (an UPDATE of rows whose changes are still pending).
+ */
+static bool outbox_expect_pending = false;
+
+/* set while outbox_write() runs */
+static bool outbox_writing = false;
 
 static MemoryContext outbox_cache_cxt = NULL;
 static OutboxCache *outbox_cache = NULL;
@@ -326,8 +346,18 @@ outbox_open(void)
 			outbox_cache_callback_registered = true;
 		}
 		relid = (outbox_cache && !outbox_cache_stale) ? outbox_cache->relid : outbox_lookup_relid();
-		/* taking the lock reads pending invalidations: the cache may go stale here */
-		rel = table_open(relid, RowExclusiveLock);
+
+		/*
+		 * Taking the lock reads pending invalidations: the cache may go stale
+		 * here.  The cached OID may even be gone (the extension dropped and
+		 * created again by another session): then look it up again.
+		 */
+		rel = try_table_open(relid, RowExclusiveLock);
+		if (rel == NULL)
+		{
+			outbox_cache_stale = true;
+			continue;
+		}
 		if (outbox_cache && !outbox_cache_stale && outbox_cache->relid == relid)
 			return rel;
 
@@ -569,7 +599,7 @@ outbox_put(OutboxCall *call, const char *server, Oid role,
 	if (call->rel->rd_att->constr)
 		ExecConstraints(call->rri, slot, call->estate);
 
-	for (bool precheck = false;; precheck = true)
+	for (bool precheck = outbox_expect_pending;; precheck = true)
 	{
 		ItemPointerData conflict;
 		int64		id;
@@ -581,10 +611,16 @@ outbox_put(OutboxCall *call, const char *server, Oid role,
 		if (precheck && !ExecCheckIndexConstraints(call->rri, slot, call->estate, &conflict, c->arbiter))
 		{
 			if (outbox_replace(call, &conflict, operation, payload, &id))
+			{
+				outbox_expect_pending = true;
 				return id;
+			}
 		}
 		else if (outbox_insert_new(call))
+		{
+			outbox_expect_pending = false;
 			return DatumGetInt64(slot->tts_values[c->col[OC_ID]]);
+		}
 	}
 }
 
@@ -599,30 +635,37 @@ outbox_put(OutboxCall *call, const char *server, Oid role,
 int64
 outbox_write(const char *server, Oid role, int n, const char **ops, char **keys, Jsonb **payloads)
 {
-	OutboxCall	call;
-	Relation   *indexrels;
 	Oid			save_userid;
 	int			save_sec;
-	volatile bool pushed = false;
 	volatile int64 id = 0;
 
-	call.rel = outbox_open();
-	call.cache = outbox_cache;
-	if (call.cache->nchecks != (call.rel->rd_att->constr ? call.rel->rd_att->constr->num_check : 0))
-		elog(ERROR, "cached constraints of spotgo_gss.outbox are out of date");
-	indexrels = palloc0(sizeof(Relation) * call.cache->nindexes);
-	if (!ActiveSnapshotSet())
-	{
-		PushActiveSnapshot(GetTransactionSnapshot());
-		pushed = true;
-	}
-
+	/*
+	 * A default or CHECK constraint of the outbox that enqueues would write
+	 * it from inside a write, and could rebuild the cache in use: refused.
+	 */
+	if (outbox_writing)
+		elog(ERROR, "spotgo_gss.outbox written recursively (from a default or constraint of the table)");
 	GetUserIdAndSecContext(&save_userid, &save_sec);
-	SetUserIdAndSecContext(call.cache->owner,
-						   save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+	outbox_writing = true;
 	PG_TRY();
 	{
+		OutboxCall	call;
+		Relation   *indexrels;
+		bool		pushed = false;
 		MemoryContext old;
+
+		call.rel = outbox_open();
+		call.cache = outbox_cache;
+		if (call.cache->nchecks != (call.rel->rd_att->constr ? call.rel->rd_att->constr->num_check : 0))
+			elog(ERROR, "cached constraints of spotgo_gss.outbox are out of date");
+		indexrels = palloc0(sizeof(Relation) * call.cache->nindexes);
+		if (!ActiveSnapshotSet())
+		{
+			PushActiveSnapshot(GetTransactionSnapshot());
+			pushed = true;
+		}
+		SetUserIdAndSecContext(call.cache->owner,
+							   save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
 
 		call.estate = CreateExecutorState();
 		call.estate->es_snapshot = GetActiveSnapshot();
@@ -653,19 +696,20 @@ outbox_write(const char *server, Oid role, int n, const char **ops, char **keys,
 			ExecDropSingleTupleTableSlot(call.existing);
 		}
 		FreeExecutorState(call.estate);
+		if (pushed)
+			PopActiveSnapshot();
+		/* the locks stay to the end of the transaction */
+		for (int i = 0; i < call.cache->nindexes; i++)
+			if (indexrels[i] != NULL)
+				index_close(indexrels[i], NoLock);
+		table_close(call.rel, NoLock);
+		pfree(indexrels);
 	}
 	PG_FINALLY();
 	{
 		SetUserIdAndSecContext(save_userid, save_sec);
+		outbox_writing = false;
 	}
 	PG_END_TRY();
-
-	if (pushed)
-		PopActiveSnapshot();
-	for (int i = 0; i < call.cache->nindexes; i++)
-		if (indexrels[i] != NULL)
-			index_close(indexrels[i], NoLock);
-	table_close(call.rel, NoLock);
-	pfree(indexrels);
 	return id;
 }
