@@ -204,6 +204,9 @@ typedef struct TriggerCache
 	OutboxRowJsonb *rowjsonb;	/* no mapping function: to_jsonb(row) (outbox_payload.c) */
 } TriggerCache;
 
+/* the rows of a statement-level trigger's transition tables written at once */
+#define OUTBOX_TRIGGER_CHUNK 1000
+
 /* the items one trigger call enqueues */
 typedef struct OutboxBatch
 {
@@ -476,10 +479,11 @@ outbox_transition_next(Tuplestorestate *ts, int ptr, TupleTableSlot *slot)
  *		changes, AFTER INSERT / UPDATE / DELETE ... REFERENCING NEW TABLE /
  *		OLD TABLE ... FOR EACH STATEMENT (one trigger per event: PostgreSQL
  *		allows transition tables only then), which enqueues all of a
- *		statement's rows with one INSERT.  Arguments: an optional mapping
- *		function (regprocedure text, '' for none) taking the row and
- *		returning the API payload, then an optional server name.  Every
- *		payload is checked before anything is queued.
+ *		statement's rows in one call, a thousand rows at a time.  Arguments:
+ *		an optional mapping function (regprocedure text, '' for none) taking
+ *		the row and returning the API payload, then an optional server name.
+ *		Every payload is checked before it is queued, and a bad one fails the
+ *		user's statement: nothing of it stays queued.
  */
 static Datum
 outbox_trigger(FunctionCallInfo fcinfo, ApiKind api, const char *fname)
@@ -530,6 +534,8 @@ outbox_trigger(FunctionCallInfo fcinfo, ApiKind api, const char *fname)
 		TupleTableSlot *nslot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
 		int			optr = olds ? tuplestore_alloc_read_pointer(olds, EXEC_FLAG_REWIND) : 0;
 		int			nptr = news ? tuplestore_alloc_read_pointer(news, EXEC_FLAG_REWIND) : 0;
+		MemoryContext rowcxt;
+		MemoryContext old;
 
 		if (olds)
 		{
@@ -541,7 +547,16 @@ outbox_trigger(FunctionCallInfo fcinfo, ApiKind api, const char *fname)
 			tuplestore_select_read_pointer(news, nptr);
 			tuplestore_rescan(news);
 		}
-		/* an UPDATE's old and new rows are stored in the same order */
+		/*
+		 * An UPDATE's old and new rows are stored in the same order.  The
+		 * items are written every OUTBOX_TRIGGER_CHUNK rows, and the rows'
+		 * payloads freed, so that memory does not grow with the statement; a
+		 * bad row later on still refuses the whole statement, written chunks
+		 * included (they are part of it).
+		 */
+		rowcxt = AllocSetContextCreate(CurrentMemoryContext, "spotgo_gss push rows",
+									   ALLOCSET_DEFAULT_SIZES);
+		old = MemoryContextSwitchTo(rowcxt);
 		for (;;)
 		{
 			bool		has_old = olds && outbox_transition_next(olds, optr, oslot);
@@ -554,7 +569,25 @@ outbox_trigger(FunctionCallInfo fcinfo, ApiKind api, const char *fname)
 			outbox_row_change(&batch, api,
 							  has_old, has_old ? outbox_row_payload(cache, ExecFetchSlotHeapTuple(oslot, false, &free_o), desc) : NULL,
 							  has_new, has_new ? outbox_row_payload(cache, ExecFetchSlotHeapTuple(nslot, false, &free_n), desc) : NULL);
+			if (batch.n >= OUTBOX_TRIGGER_CHUNK)
+			{
+				outbox_insert(outbox_check_server(server, api, role), role,
+							  batch.n, batch.ops, batch.keys, batch.payloads);
+				/* a tuple read back from a spilled tuplestore is in rowcxt */
+				ExecClearTuple(oslot);
+				ExecClearTuple(nslot);
+				MemoryContextReset(rowcxt);
+				memset(&batch, 0, sizeof(batch));
+			}
 		}
+		if (batch.n > 0)
+			outbox_insert(outbox_check_server(server, api, role), role,
+						  batch.n, batch.ops, batch.keys, batch.payloads);
+		ExecClearTuple(oslot);
+		ExecClearTuple(nslot);
+		MemoryContextSwitchTo(old);
+		MemoryContextDelete(rowcxt);
+		batch.n = 0;
 		if (olds)
 			tuplestore_select_read_pointer(olds, 0);
 		if (news)

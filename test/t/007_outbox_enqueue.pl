@@ -18,6 +18,9 @@
 #     trigger: no error, one pending item per (key, role), and the versions
 #     add up to the number of enqueues (no change lost);
 #   - the default payload is to_jsonb(row), byte for byte, for many types;
+#   - statement-level triggers over transition tables that spilled to disk
+#     enqueue every row (a thousand at a time), and a bad row late in the
+#     statement leaves nothing of it queued;
 #   - committed items survive a crash (immediate stop), uncommitted do not.
 
 use strict;
@@ -204,6 +207,31 @@ is( $node->safe_psql('postgres', q{
 SELECT count(*) FILTER (WHERE pg_catalog.jsonb_send(o.payload) = pg_catalog.jsonb_send(to_jsonb(t)))
   FROM spotgo_gss.outbox o JOIN typed_bulk t ON t.packingslipno = o.object_key}),
 	'3', 'the same for a statement-level trigger, with containers in the row');
+
+# ---- statement-level triggers over transition tables spilled to disk ----
+$node->safe_psql('postgres', q{
+SET work_mem = '64kB';
+TRUNCATE spotgo_gss.outbox;
+CREATE TABLE bulk (packingslipno text PRIMARY KEY, consignee text);
+CREATE TRIGGER bulk_ins AFTER INSERT ON bulk REFERENCING NEW TABLE AS n
+  FOR EACH STATEMENT EXECUTE FUNCTION spotgo_gss.push_gss_order();
+CREATE TRIGGER bulk_upd AFTER UPDATE ON bulk REFERENCING OLD TABLE AS o NEW TABLE AS n
+  FOR EACH STATEMENT EXECUTE FUNCTION spotgo_gss.push_gss_order();
+INSERT INTO bulk SELECT 'BK' || i, 'consignee ' || i FROM generate_series(1, 5000) i;
+UPDATE bulk SET consignee = consignee || '!';
+});
+is( $node->safe_psql('postgres', q{
+SELECT count(*), min(version), max(version), bool_and(payload ->> 'consignee' LIKE '%!')
+  FROM spotgo_gss.outbox WHERE object_key LIKE 'BK%' AND state = 'pending'}),
+	'5000|2|2|t',
+	'statement-level triggers over 5,000 rows spilled to disk: every row enqueued, then replaced');
+is( $node->psql('postgres', q{
+SET work_mem = '64kB';
+INSERT INTO bulk SELECT 'BX' || i, 'x' FROM generate_series(1, 2500) i
+  UNION ALL SELECT '', 'bad'}),
+	3, 'a bad row after two thousand good ones fails the statement');
+is( $node->safe_psql('postgres', "SELECT count(*) FROM spotgo_gss.outbox WHERE object_key LIKE 'BX%'"),
+	'0', 'and nothing of it stays queued');
 
 # ---- crash ----
 $node->safe_psql('postgres', 'TRUNCATE spotgo_gss.outbox');
