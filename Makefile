@@ -18,6 +18,8 @@ OBJS = \
 	src/push.o \
 	src/pinned.o \
 	src/outbox_enqueue.o \
+	src/outbox_payload.o \
+	src/outbox_write.o \
 	src/outbox_deliver.o \
 	src/ratelimit.o \
 	src/stats.o \

@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * outbox_enqueue.c
- *		Writing the outbox row in the user's transaction: enqueue(), the
- *		push trigger functions, and coalescing.
+ *		Queueing pushes in the user's transaction: enqueue(), the push
+ *		trigger functions, and the checks before anything is queued.
  *
  * Triggers never touch the network: they write a row to spotgo_gss.outbox
  * in the user's transaction, so a rolled-back change enqueues nothing and a
@@ -12,17 +12,16 @@
  * Every payload is checked as the calling role before anything is queued:
  * the operation's key function (push.c) checks its shape, and the role must
  * have USAGE on the server and a user mapping with a key, so nothing
- * unsendable is queued.  The row is then written as the outbox's owner
- * (other roles cannot write the table), with SECURITY_RESTRICTED_OPERATION
- * and the search_path pinned (pinned.c): nothing in the statement resolves
+ * unsendable is queued.  The row is then written by outbox_write.c, as the
+ * outbox's owner (other roles cannot write the table), with
+ * SECURITY_RESTRICTED_OPERATION, without SQL: nothing resolves a name
  * through a schema the caller controls.
  *
- * Coalescing: at most one item per (server, object key, enqueuing role) is
- * pending; a newer change of the same role replaces the pending payload
- * (INSERT .. ON CONFLICT on a partial unique index) and bumps its version.
- * Another role's pending item for the same key is never changed or
- * revealed: each role gets its own item, and delivery keeps the order of
- * the items of one key (outbox_deliver.c).
+ * Coalescing (outbox_write.c): at most one item per (server, object key,
+ * enqueuing role) is pending; a newer change of the same role replaces the
+ * pending payload and bumps its version.  Another role's pending item for
+ * the same key is never changed or revealed: each role gets its own item,
+ * and delivery keeps the order of the items of one key (outbox_deliver.c).
  *
  * A trigger's mapping function is resolved once per trigger (unqualified
  * names in the table's schema, then pg_catalog, never the caller's
@@ -36,25 +35,23 @@
 
 #include "access/xact.h"
 #include "catalog/namespace.h"
-#include "catalog/pg_class.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/executor.h"
-#include "executor/spi.h"
 #include "executor/tuptable.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
+#include "nodes/params.h"
+#include "optimizer/optimizer.h"
 #include "utils/acl.h"
-#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/inval.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
-#include "utils/memutils.h"
 #include "utils/regproc.h"
 #include "utils/syscache.h"
 #include "utils/tuplestore.h"
@@ -62,6 +59,8 @@
 #include "compat.h"
 #include "options.h"
 #include "outbox.h"
+#include "outbox_payload.h"
+#include "outbox_write.h"
 #include "pinned.h"
 #include "push.h"
 
@@ -72,8 +71,6 @@ PG_FUNCTION_INFO_V1(push_gss_order);
 /* set when this transaction enqueued something: wake the worker at commit */
 static bool outbox_enqueued = false;
 static bool outbox_callback_registered = false;
-
-static SPIPlanPtr outbox_insert_plan = NULL;
 
 /*
  * The last server checked in this transaction: a trigger firing for many
@@ -105,20 +102,6 @@ outbox_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 		outbox_enqueued = false;
 		outbox_checked_valid = false;
 	}
-}
-
-static Oid
-outbox_relid(void)
-{
-	Oid			nsp = get_namespace_oid("spotgo_gss", false);
-	Oid			relid = get_relname_relid("outbox", nsp);
-
-	if (!OidIsValid(relid))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("table spotgo_gss.outbox does not exist"),
-				 errhint("Install the extension with CREATE EXTENSION spotgo_gss.")));
-	return relid;
 }
 
 static void
@@ -157,131 +140,15 @@ outbox_check_server(const char *servername, ApiKind api, Oid role)
 	return outbox_checked_name;
 }
 
-static Oid
-outbox_owner(void)
-{
-	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(outbox_relid()));
-	Oid			owner;
-
-	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "cache lookup failed for spotgo_gss.outbox");
-	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
-	ReleaseSysCache(tup);
-	return owner;
-}
-
-/*
- * The outbox's INSERT: fully qualified, operators included, and run under
- * the pinned search_path as well.  The conflict target is the partial
- * unique index outbox_one_pending (server, object_key, enqueued_by) WHERE
- * state = 'pending': only the same role's pending item is replaced.
- */
-#define OUTBOX_UPSERT_TAIL \
-	"ON CONFLICT (server, object_key, enqueued_by) WHERE state OPERATOR(pg_catalog.=) 'pending' DO UPDATE " \
-	"SET operation = excluded.operation, payload = excluded.payload, " \
-	"    version = o.version OPERATOR(pg_catalog.+) 1, " \
-	"    attempts = 0, next_attempt_at = pg_catalog.now(), last_status = NULL, last_error = NULL "
-
-#define OUTBOX_INSERT_ONE \
-	"INSERT INTO spotgo_gss.outbox AS o (server, operation, object_key, payload, enqueued_by) " \
-	"VALUES ($1, $2, $3, $4, $5) " OUTBOX_UPSERT_TAIL "RETURNING o.id"
-
-/* several rows: the last payload of a key wins */
-#define OUTBOX_INSERT_MANY \
-	"INSERT INTO spotgo_gss.outbox AS o (server, operation, object_key, payload, enqueued_by) " \
-	"SELECT DISTINCT ON (u.k) $1, u.op, u.k, u.p, $5 " \
-	"  FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4)) " \
-	"       WITH ORDINALITY AS u(op, k, p, n) " \
-	" ORDER BY u.k, u.n DESC " OUTBOX_UPSERT_TAIL "RETURNING o.id"
-
-static SPIPlanPtr outbox_insert_many_plan = NULL;
-
-/* prepare and keep one of the two INSERTs (called with the path pinned) */
-static SPIPlanPtr
-outbox_prepare(const char *sql, Oid *types)
-{
-	SPIPlanPtr	plan = SPI_prepare(sql, 5, types);
-
-	if (plan == NULL)
-		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-	if (SPI_keepplan(plan) != 0)
-		elog(ERROR, "SPI_keepplan failed");
-	return plan;
-}
-
 /*
  * outbox_insert
- *		Insert n checked items for one server and role, or replace the
- *		pending payload of the same role's item of the same key (the last of
- *		several for one key wins), as the outbox's owner under the pinned
- *		search_path.  Returns the id of the last item.
+ *		Write n checked items for one server and role (outbox_write.c) and
+ *		wake the worker at commit.  Returns the id of the last item.
  */
 static int64
 outbox_insert(const char *server, Oid role, int n, const char **ops, char **keys, Jsonb **payloads)
 {
-	Oid			save_userid;
-	int			save_sec;
-	int			nestlevel;
-	volatile int64 id = 0;
-
-	GetUserIdAndSecContext(&save_userid, &save_sec);
-	SetUserIdAndSecContext(outbox_owner(), save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
-	nestlevel = pinned_path_push(PINNED_SEARCH_PATH);
-	PG_TRY();
-	{
-		Datum		values[5];
-		bool		isnull;
-		int			rc;
-
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
-		values[0] = CStringGetTextDatum(server);
-		values[4] = ObjectIdGetDatum(role);
-		if (n == 1)
-		{
-			if (outbox_insert_plan == NULL)
-			{
-				Oid			types[5] = {TEXTOID, TEXTOID, TEXTOID, JSONBOID, REGROLEOID};
-
-				outbox_insert_plan = outbox_prepare(OUTBOX_INSERT_ONE, types);
-			}
-			values[1] = CStringGetTextDatum(ops[0]);
-			values[2] = CStringGetTextDatum(keys[0]);
-			values[3] = JsonbPGetDatum(payloads[0]);
-			rc = SPI_execute_plan(outbox_insert_plan, values, NULL, false, 1);
-		}
-		else
-		{
-			Datum	   *o = palloc(sizeof(Datum) * n);
-			Datum	   *k = palloc(sizeof(Datum) * n);
-
-			if (outbox_insert_many_plan == NULL)
-			{
-				Oid			types[5] = {TEXTOID, TEXTARRAYOID, TEXTARRAYOID, JSONBARRAYOID, REGROLEOID};
-
-				outbox_insert_many_plan = outbox_prepare(OUTBOX_INSERT_MANY, types);
-			}
-			for (int i = 0; i < n; i++)
-			{
-				o[i] = CStringGetTextDatum(ops[i]);
-				k[i] = CStringGetTextDatum(keys[i]);
-			}
-			values[1] = PointerGetDatum(construct_array(o, n, TEXTOID, -1, false, TYPALIGN_INT));
-			values[2] = PointerGetDatum(construct_array(k, n, TEXTOID, -1, false, TYPALIGN_INT));
-			values[3] = PointerGetDatum(construct_array((Datum *) payloads, n, JSONBOID, -1, false, TYPALIGN_INT));
-			rc = SPI_execute_plan(outbox_insert_many_plan, values, NULL, false, 0);
-		}
-		if (rc != SPI_OK_INSERT_RETURNING || SPI_processed < 1)
-			elog(ERROR, "could not insert into spotgo_gss.outbox");
-		id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[SPI_processed - 1], SPI_tuptable->tupdesc, 1, &isnull));
-		SPI_finish();
-	}
-	PG_FINALLY();
-	{
-		SetUserIdAndSecContext(save_userid, save_sec);
-	}
-	PG_END_TRY();
-	pinned_path_pop(nestlevel);
+	int64		id = outbox_write(server, role, n, ops, keys, payloads);
 
 	outbox_enqueued = true;
 	return id;
@@ -323,15 +190,22 @@ spotgo_gss_enqueue(PG_FUNCTION_ARGS)
 
 /*
  * Per trigger and statement (it lives in the trigger's FmgrInfo): the
- * resolved and checked mapping function, or to_jsonb() of the row type.
+ * resolved and checked mapping function, or how to build to_jsonb(row).
  */
 typedef struct TriggerCache
 {
 	Oid			tgoid;
 	Oid			mapfunc;		/* InvalidOid: to_jsonb(row) */
+	Oid			rowtype;
 	Oid			checked_role;	/* role whose EXECUTE right was checked last */
-	FmgrInfo	call;			/* the mapping function, or to_jsonb for the row type */
+	MemoryContext cxt;			/* the trigger's FmgrInfo's: one statement */
+	ExprState  *map;			/* mapfunc($1), planned for checked_role */
+	ExprContext *mapcontext;	/* its parameter $1: the row */
+	OutboxRowJsonb *rowjsonb;	/* no mapping function: to_jsonb(row) (outbox_payload.c) */
 } TriggerCache;
+
+/* the rows of a statement-level trigger's transition tables written at once */
+#define OUTBOX_TRIGGER_CHUNK 1000
 
 /* the items one trigger call enqueues */
 typedef struct OutboxBatch
@@ -403,8 +277,8 @@ outbox_mapping_function(const char *spec, Relation rel, const char *fname)
 
 /*
  * outbox_trigger_cache
- *		Per trigger: the mapping function, or to_jsonb() bound to the table's
- *		row type (called directly: no detour through json text).
+ *		Per trigger: the mapping function, or the table's row type prepared
+ *		for to_jsonb(row) (outbox_payload.c).
  */
 static TriggerCache *
 outbox_trigger_cache(FunctionCallInfo fcinfo, TriggerData *td, const char *fname)
@@ -423,24 +297,50 @@ outbox_trigger_cache(FunctionCallInfo fcinfo, TriggerData *td, const char *fname
 	old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
 	cache = palloc0(sizeof(TriggerCache));
 	cache->tgoid = tg->tgoid;
+	cache->cxt = fcinfo->flinfo->fn_mcxt;
+	cache->rowtype = RelationGetDescr(td->tg_relation)->tdtypeid;
 	if (tg->tgnargs >= 1 && tg->tgargs[0][0] != '\0')
-	{
 		cache->mapfunc = outbox_mapping_function(tg->tgargs[0], td->tg_relation, fname);
-		fmgr_info_cxt(cache->mapfunc, &cache->call, fcinfo->flinfo->fn_mcxt);
-	}
 	else
-	{
-		Oid			rowtype = RelationGetDescr(td->tg_relation)->tdtypeid;
-		FuncExpr   *expr = makeFuncExpr(F_TO_JSONB, JSONBOID,
-										list_make1(makeNullConst(rowtype, -1, InvalidOid)),
-										InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL);
-
-		fmgr_info_cxt(F_TO_JSONB, &cache->call, fcinfo->flinfo->fn_mcxt);
-		fmgr_info_set_expr((Node *) expr, &cache->call);
-	}
+		cache->rowjsonb = outbox_row_jsonb_prepare(CreateTupleDescCopy(RelationGetDescr(td->tg_relation)),
+												   fcinfo->flinfo->fn_mcxt);
 	MemoryContextSwitchTo(old);
 	fcinfo->flinfo->fn_extra = cache;
 	return cache;
+}
+
+/*
+ * outbox_prepare_map
+ *		The mapping function applied to the row, as an expression over a
+ *		parameter, planned: the planner inlines a simple SQL function (one
+ *		SELECT of an expression, not SECURITY DEFINER, no SET clause), whose
+ *		body then runs as part of the expression instead of starting an
+ *		executor for every row; any other function is called as before.
+ *		Done as the firing role, after its EXECUTE right was checked: the
+ *		functions the body calls are checked for it here.
+ */
+static void
+outbox_prepare_map(TriggerCache *cache)
+{
+	MemoryContext old = MemoryContextSwitchTo(cache->cxt);
+	Param	   *row = makeNode(Param);
+	FuncExpr   *call;
+
+	row->paramkind = PARAM_EXTERN;
+	row->paramid = 1;
+	row->paramtype = cache->rowtype;
+	row->paramtypmod = -1;
+	row->paramcollid = InvalidOid;
+	row->location = -1;
+	call = makeFuncExpr(cache->mapfunc, JSONBOID, list_make1(row),
+						InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL);
+	cache->map = ExecInitExpr(expression_planner((Expr *) call), NULL);
+	if (cache->mapcontext == NULL)
+	{
+		cache->mapcontext = CreateStandaloneExprContext();
+		cache->mapcontext->ecxt_param_list_info = makeParamList(1);
+	}
+	MemoryContextSwitchTo(old);
 }
 
 /*
@@ -463,6 +363,7 @@ outbox_check_execute(TriggerCache *cache, Oid role)
 						   GetUserNameFromId(role, false)),
 				 errhint("GRANT EXECUTE ON FUNCTION %s to the role, or use another mapping function.",
 						 format_procedure(cache->mapfunc))));
+	outbox_prepare_map(cache);
 	cache->checked_role = role;
 }
 
@@ -470,14 +371,19 @@ outbox_check_execute(TriggerCache *cache, Oid role)
 static Jsonb *
 outbox_row_payload(TriggerCache *cache, HeapTuple tuple, TupleDesc desc)
 {
-	LOCAL_FCINFO(fcinfo, 1);
+	ParamExternData *row;
 	Datum		result;
+	bool		isnull;
 
-	InitFunctionCallInfoData(*fcinfo, &cache->call, 1, InvalidOid, NULL, NULL);
-	fcinfo->args[0].value = heap_copy_tuple_as_datum(tuple, desc);
-	fcinfo->args[0].isnull = false;
-	result = FunctionCallInvoke(fcinfo);
-	if (fcinfo->isnull)
+	if (cache->rowjsonb != NULL)
+		return outbox_row_jsonb(cache->rowjsonb, tuple);
+	row = &cache->mapcontext->ecxt_param_list_info->params[0];
+	row->value = heap_copy_tuple_as_datum(tuple, desc);
+	row->isnull = false;
+	row->pflags = PARAM_FLAG_CONST;
+	row->ptype = cache->rowtype;
+	result = ExecEvalExpr(cache->map, cache->mapcontext, &isnull);
+	if (isnull)
 		return NULL;
 	return DatumGetJsonbP(result);
 }
@@ -573,10 +479,11 @@ outbox_transition_next(Tuplestorestate *ts, int ptr, TupleTableSlot *slot)
  *		changes, AFTER INSERT / UPDATE / DELETE ... REFERENCING NEW TABLE /
  *		OLD TABLE ... FOR EACH STATEMENT (one trigger per event: PostgreSQL
  *		allows transition tables only then), which enqueues all of a
- *		statement's rows with one INSERT.  Arguments: an optional mapping
- *		function (regprocedure text, '' for none) taking the row and
- *		returning the API payload, then an optional server name.  Every
- *		payload is checked before anything is queued.
+ *		statement's rows in one call, a thousand rows at a time.  Arguments:
+ *		an optional mapping function (regprocedure text, '' for none) taking
+ *		the row and returning the API payload, then an optional server name.
+ *		Every payload is checked before it is queued, and a bad one fails the
+ *		user's statement: nothing of it stays queued.
  */
 static Datum
 outbox_trigger(FunctionCallInfo fcinfo, ApiKind api, const char *fname)
@@ -627,6 +534,8 @@ outbox_trigger(FunctionCallInfo fcinfo, ApiKind api, const char *fname)
 		TupleTableSlot *nslot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
 		int			optr = olds ? tuplestore_alloc_read_pointer(olds, EXEC_FLAG_REWIND) : 0;
 		int			nptr = news ? tuplestore_alloc_read_pointer(news, EXEC_FLAG_REWIND) : 0;
+		MemoryContext rowcxt;
+		MemoryContext old;
 
 		if (olds)
 		{
@@ -638,7 +547,16 @@ outbox_trigger(FunctionCallInfo fcinfo, ApiKind api, const char *fname)
 			tuplestore_select_read_pointer(news, nptr);
 			tuplestore_rescan(news);
 		}
-		/* an UPDATE's old and new rows are stored in the same order */
+		/*
+		 * An UPDATE's old and new rows are stored in the same order.  The
+		 * items are written every OUTBOX_TRIGGER_CHUNK rows, and the rows'
+		 * payloads freed, so that memory does not grow with the statement; a
+		 * bad row later on still refuses the whole statement, written chunks
+		 * included (they are part of it).
+		 */
+		rowcxt = AllocSetContextCreate(CurrentMemoryContext, "spotgo_gss push rows",
+									   ALLOCSET_DEFAULT_SIZES);
+		old = MemoryContextSwitchTo(rowcxt);
 		for (;;)
 		{
 			bool		has_old = olds && outbox_transition_next(olds, optr, oslot);
@@ -651,7 +569,25 @@ outbox_trigger(FunctionCallInfo fcinfo, ApiKind api, const char *fname)
 			outbox_row_change(&batch, api,
 							  has_old, has_old ? outbox_row_payload(cache, ExecFetchSlotHeapTuple(oslot, false, &free_o), desc) : NULL,
 							  has_new, has_new ? outbox_row_payload(cache, ExecFetchSlotHeapTuple(nslot, false, &free_n), desc) : NULL);
+			if (batch.n >= OUTBOX_TRIGGER_CHUNK)
+			{
+				outbox_insert(outbox_check_server(server, api, role), role,
+							  batch.n, batch.ops, batch.keys, batch.payloads);
+				/* a tuple read back from a spilled tuplestore is in rowcxt */
+				ExecClearTuple(oslot);
+				ExecClearTuple(nslot);
+				MemoryContextReset(rowcxt);
+				memset(&batch, 0, sizeof(batch));
+			}
 		}
+		if (batch.n > 0)
+			outbox_insert(outbox_check_server(server, api, role), role,
+						  batch.n, batch.ops, batch.keys, batch.payloads);
+		ExecClearTuple(oslot);
+		ExecClearTuple(nslot);
+		MemoryContextSwitchTo(old);
+		MemoryContextDelete(rowcxt);
+		batch.n = 0;
 		if (olds)
 			tuplestore_select_read_pointer(olds, 0);
 		if (news)
