@@ -247,4 +247,21 @@ compat_modify_user(ResultRelInfo *rri, EState *estate)
 #include "commands/explain.h"
 #endif
 
+/*
+ * PG18 gave ExecCheckIndexConstraints() the TID of a row to ignore (NULL:
+ * none, as for an insertion), and renamed ResultRelInfo's
+ * ri_ConstraintExprs (the prepared CHECK constraints) to
+ * ri_CheckConstraintExprs.
+ */
+#include "executor/executor.h"
+#if PG_VERSION_NUM >= 180000
+#define compat_check_index_constraints(rri, slot, estate, conflict, arbiters) \
+	ExecCheckIndexConstraints((rri), (slot), (estate), (conflict), NULL, (arbiters))
+#define compat_set_check_exprs(rri, exprs) ((rri)->ri_CheckConstraintExprs = (exprs))
+#else
+#define compat_check_index_constraints(rri, slot, estate, conflict, arbiters) \
+	ExecCheckIndexConstraints((rri), (slot), (estate), (conflict), (arbiters))
+#define compat_set_check_exprs(rri, exprs) ((rri)->ri_ConstraintExprs = (exprs))
+#endif
+
 #endif							/* SPOTGO_GSS_COMPAT_H */

@@ -83,6 +83,7 @@
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
+#include "compat.h"
 #include "outbox_write.h"
 
 /* the columns written here, and their types */
@@ -608,7 +609,7 @@ outbox_put(OutboxCall *call, const char *server, Oid role,
 		call->estate->es_output_cid = GetCurrentCommandId(true);
 		if (precheck)
 			outbox_all_indexes(call);
-		if (precheck && !ExecCheckIndexConstraints(call->rri, slot, call->estate, &conflict, c->arbiter))
+		if (precheck && !compat_check_index_constraints(call->rri, slot, call->estate, &conflict, c->arbiter))
 		{
 			if (outbox_replace(call, &conflict, operation, payload, &id))
 			{
@@ -676,7 +677,7 @@ outbox_write(const char *server, Oid role, int n, const char **ops, char **keys,
 		call.rri->ri_NumIndices = call.cache->nindexes;
 		call.rri->ri_IndexRelationDescs = indexrels;
 		call.rri->ri_IndexRelationInfo = call.cache->indexinfos;
-		call.rri->ri_ConstraintExprs = call.cache->checks;
+		compat_set_check_exprs(call.rri, call.cache->checks);
 		call.slot = MakeSingleTupleTableSlot(RelationGetDescr(call.rel), &TTSOpsVirtual);
 		call.existing = call.updated = NULL;
 

@@ -1,6 +1,6 @@
 # Copyright (c) spotgo_gss contributors
 
-# 007_outbox_enqueue.pl: enqueuing under concurrency, and what the outbox
+# 016_outbox_enqueue.pl: enqueuing under concurrency, and what the outbox
 # row holds.
 #
 # The outbox row is written without SQL (src/outbox_write.c): a speculative
