@@ -16,7 +16,7 @@
  * datum.  Any other column goes through to_jsonb() of its own type; if
  * that is not a scalar (an array, a composite, json), the row is handed to
  * to_jsonb() whole.  The result is the same jsonb value as to_jsonb(row),
- * byte for byte (sql/outbox.sql compares the two).
+ * byte for byte (TAP test 016 compares the two).
  *
  *-------------------------------------------------------------------------
  */

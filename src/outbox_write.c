@@ -392,6 +392,14 @@ outbox_open(void)
 
 /* ---- one item ---- */
 
+/* a non-null value for attribute att (0-based) of a slot being filled */
+static inline void
+outbox_set(TupleTableSlot *slot, int att, Datum value)
+{
+	slot->tts_values[att] = value;
+	slot->tts_isnull[att] = false;
+}
+
 /* index i of the call, opened (RowExclusiveLock) if it is not yet */
 static Relation
 outbox_index(OutboxCall *call, int i)
@@ -540,14 +548,11 @@ outbox_replace(OutboxCall *call, ItemPointer tid, const char *operation, Jsonb *
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 				 errmsg("integer out of range")));
-	updated->tts_values[c->col[OC_OPERATION]] = CStringGetTextDatum(operation);
-	updated->tts_values[c->col[OC_PAYLOAD]] = JsonbPGetDatum(payload);
-	updated->tts_values[c->col[OC_VERSION]] = Int32GetDatum(version);
-	updated->tts_values[c->col[OC_ATTEMPTS]] = Int32GetDatum(0);
-	updated->tts_values[c->col[OC_NEXT_ATTEMPT_AT]] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
-	updated->tts_isnull[c->col[OC_VERSION]] = false;
-	updated->tts_isnull[c->col[OC_ATTEMPTS]] = false;
-	updated->tts_isnull[c->col[OC_NEXT_ATTEMPT_AT]] = false;
+	outbox_set(updated, c->col[OC_OPERATION], CStringGetTextDatum(operation));
+	outbox_set(updated, c->col[OC_PAYLOAD], JsonbPGetDatum(payload));
+	outbox_set(updated, c->col[OC_VERSION], Int32GetDatum(version));
+	outbox_set(updated, c->col[OC_ATTEMPTS], Int32GetDatum(0));
+	outbox_set(updated, c->col[OC_NEXT_ATTEMPT_AT], TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()));
 	updated->tts_isnull[c->col[OC_LAST_STATUS]] = true;
 	updated->tts_isnull[c->col[OC_LAST_ERROR]] = true;
 	ExecStoreVirtualTuple(updated);
@@ -586,16 +591,11 @@ outbox_put(OutboxCall *call, const char *server, Oid role,
 			slot->tts_isnull[i] = true;
 		}
 	}
-	slot->tts_values[c->col[OC_SERVER]] = CStringGetTextDatum(server);
-	slot->tts_values[c->col[OC_OPERATION]] = CStringGetTextDatum(operation);
-	slot->tts_values[c->col[OC_OBJECT_KEY]] = CStringGetTextDatum(key);
-	slot->tts_values[c->col[OC_PAYLOAD]] = JsonbPGetDatum(payload);
-	slot->tts_values[c->col[OC_ENQUEUED_BY]] = ObjectIdGetDatum(role);
-	slot->tts_isnull[c->col[OC_SERVER]] = false;
-	slot->tts_isnull[c->col[OC_OPERATION]] = false;
-	slot->tts_isnull[c->col[OC_OBJECT_KEY]] = false;
-	slot->tts_isnull[c->col[OC_PAYLOAD]] = false;
-	slot->tts_isnull[c->col[OC_ENQUEUED_BY]] = false;
+	outbox_set(slot, c->col[OC_SERVER], CStringGetTextDatum(server));
+	outbox_set(slot, c->col[OC_OPERATION], CStringGetTextDatum(operation));
+	outbox_set(slot, c->col[OC_OBJECT_KEY], CStringGetTextDatum(key));
+	outbox_set(slot, c->col[OC_PAYLOAD], JsonbPGetDatum(payload));
+	outbox_set(slot, c->col[OC_ENQUEUED_BY], ObjectIdGetDatum(role));
 	ExecStoreVirtualTuple(slot);
 	if (call->rel->rd_att->constr)
 		ExecConstraints(call->rri, slot, call->estate);

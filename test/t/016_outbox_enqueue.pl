@@ -60,6 +60,15 @@ sub wait_for_lock_wait
 		$name);
 }
 
+# the items of $key (no delivery runs here: all pending): count|version|consignee
+sub key_items
+{
+	my ($key) = @_;
+	return $node->safe_psql('postgres',
+		"SELECT count(*), max(version), max(payload ->> 'consignee') FROM spotgo_gss.outbox "
+		  . "WHERE object_key = '$key'");
+}
+
 sub enqueue_sql
 {
 	my ($key, $who) = @_;
@@ -72,39 +81,33 @@ my $a = $node->background_psql('postgres');
 my $b = $node->background_psql('postgres');
 my $b_pid = $b->query_safe('SELECT pg_backend_pid()');
 
-$a->query_safe('BEGIN');
-$a->query_safe(enqueue_sql('K1', 'a'));
-$b->query_until(qr/started/, "\\echo started\n" . enqueue_sql('K1', 'b') . ";\n");
-wait_for_lock_wait($b_pid, 'the second enqueue of K1 waits for the first transaction');
-$a->query_safe('COMMIT');
-$b->query_safe('SELECT 1');
-is( $node->safe_psql('postgres',
-		"SELECT count(*), max(version), max(payload ->> 'consignee') FROM spotgo_gss.outbox "
-		  . "WHERE object_key = 'K1' AND state = 'pending'"),
-	'1|2|b',
+# session a runs $sql in a transaction; session b enqueues $key for $who and
+# must wait for it; then a ends its transaction with $end and b finishes
+sub second_waits
+{
+	my ($sql, $key, $who, $end, $name) = @_;
+	$a->query_safe('BEGIN');
+	$a->query_safe($sql);
+	$b->query_until(qr/started/, "\\echo started\n" . enqueue_sql($key, $who) . ";\n");
+	wait_for_lock_wait($b_pid, $name);
+	$a->query_safe($end);
+	$b->query_safe('SELECT 1');
+}
+
+second_waits(enqueue_sql('K1', 'a'), 'K1', 'b', 'COMMIT',
+	'the second enqueue of K1 waits for the first transaction');
+is(key_items('K1'), '1|2|b',
 	'then it replaced the committed item: one pending item, version 2, its payload');
 
-$a->query_safe('BEGIN');
-$a->query_safe(enqueue_sql('K2', 'a'));
-$b->query_until(qr/started/, "\\echo started\n" . enqueue_sql('K2', 'b') . ";\n");
-wait_for_lock_wait($b_pid, 'the second enqueue of K2 waits for the first transaction');
-$a->query_safe('ROLLBACK');
-$b->query_safe('SELECT 1');
-is( $node->safe_psql('postgres',
-		"SELECT count(*), max(version), max(payload ->> 'consignee') FROM spotgo_gss.outbox "
-		  . "WHERE object_key = 'K2'"),
-	'1|1|b',
+second_waits(enqueue_sql('K2', 'a'), 'K2', 'b', 'ROLLBACK',
+	'the second enqueue of K2 waits for the first transaction');
+is(key_items('K2'), '1|1|b',
 	'after a rollback of the first, the second inserted its own item');
 
 # ---- an item locked by a delivery (the claim's UPDATE) ----
-$a->query_safe('BEGIN');
-$a->query_safe(
-	"UPDATE spotgo_gss.outbox SET claimed_by = pg_backend_pid(), claimed_at = now() WHERE object_key = 'K1'"
-);
-$b->query_until(qr/started/, "\\echo started\n" . enqueue_sql('K1', 'c') . ";\n");
-wait_for_lock_wait($b_pid, 'an enqueue of a key whose item is being claimed waits');
-$a->query_safe('COMMIT');
-$b->query_safe('SELECT 1');
+second_waits(
+	"UPDATE spotgo_gss.outbox SET claimed_by = pg_backend_pid(), claimed_at = now() WHERE object_key = 'K1'",
+	'K1', 'c', 'COMMIT', 'an enqueue of a key whose item is being claimed waits');
 is( $node->safe_psql('postgres',
 		"SELECT count(*), max(version), max(payload ->> 'consignee'), bool_and(claimed_by IS NOT NULL) "
 		  . "FROM spotgo_gss.outbox WHERE object_key = 'K1'"),
@@ -129,9 +132,7 @@ $a->query_safe('ROLLBACK TO SAVEPOINT s');
 $a->query_safe(enqueue_sql('K4', 'kept'));
 $a->query_safe(enqueue_sql('K4', 'kept again'));
 $a->query_safe('COMMIT');
-is( $node->safe_psql('postgres',
-		"SELECT count(*), max(version), max(payload ->> 'consignee') FROM spotgo_gss.outbox WHERE object_key = 'K4'"),
-	'1|2|kept again',
+is(key_items('K4'), '1|2|kept again',
 	'a rolled-back savepoint takes its enqueue along; later ones coalesce');
 
 $a->quit;
