@@ -101,24 +101,41 @@ REVOKE ALL ON FUNCTION @extschema@.outbox_release(int) FROM PUBLIC;
 
 -- Claim up to p_limit due items for the calling backend.  A claim is stale
 -- when its backend is gone or it is older than p_claim_timeout seconds.  An
--- item is due only when no older pending item of the same (server, key)
--- exists (of any role): the changes of one key reach the API in the order
--- they were enqueued.
+-- item is due only when it is the oldest pending item of its (server, key)
+-- (of any role): the changes of one key reach the API in the order they
+-- were enqueued.
+-- The plan must not depend on statistics: ones taken while the outbox held
+-- only delivered items estimate one pending row, and a join (or a
+-- correlated NOT EXISTS) over the pending items then runs as a nested loop,
+-- quadratic in them.  So the oldest due item of each key is found in one
+-- pass (DISTINCT ON, a sort), and the rows are then locked through the
+-- primary key with "id = ANY (array)"; the conditions are checked again on
+-- the locked rows, which a concurrent drainer may have changed.
 CREATE FUNCTION @extschema@.outbox_claim(p_limit int, p_claim_timeout int)
 RETURNS TABLE (id bigint, version int, operation text, server text, object_key text,
                payload jsonb, enqueued_by oid, attempts int, order_id text)
 LANGUAGE sql
 SET search_path = pg_catalog, pg_temp
 AS $$
-  WITH due AS (
+  WITH firsts AS (
+    SELECT DISTINCT ON (p.server, p.object_key) p.id, p.next_attempt_at, p.claimed_by, p.claimed_at
+      FROM @extschema@.outbox p
+     WHERE p.state = 'pending'
+     ORDER BY p.server, p.object_key, p.id),
+  candidates AS (
+    SELECT f.id FROM firsts f
+     WHERE f.next_attempt_at <= clock_timestamp()
+       AND (f.claimed_by IS NULL
+            OR f.claimed_at < clock_timestamp() - make_interval(secs => p_claim_timeout)
+            OR NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = f.claimed_by))
+     ORDER BY f.id LIMIT p_limit * 4),
+  due AS (
     SELECT o.id FROM @extschema@.outbox o
-     WHERE o.state = 'pending' AND o.next_attempt_at <= clock_timestamp()
+     WHERE o.id = ANY (ARRAY(SELECT c.id FROM candidates c))
+       AND o.state = 'pending' AND o.next_attempt_at <= clock_timestamp()
        AND (o.claimed_by IS NULL
             OR o.claimed_at < clock_timestamp() - make_interval(secs => p_claim_timeout)
             OR NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = o.claimed_by))
-       AND NOT EXISTS (SELECT 1 FROM @extschema@.outbox e
-                        WHERE e.state = 'pending' AND e.server = o.server
-                          AND e.object_key = o.object_key AND e.id < o.id)
      ORDER BY o.id LIMIT p_limit FOR UPDATE OF o SKIP LOCKED)
   UPDATE @extschema@.outbox o SET claimed_by = pg_backend_pid(), claimed_at = clock_timestamp()
     FROM due WHERE o.id = due.id
