@@ -4,50 +4,26 @@
  *		The one place where spotgo_gss bridges PostgreSQL major versions.
  *
  * Each block names the server change it covers.  Other files call the
- * wrappers below and carry no PG_VERSION_NUM tests of their own.  Tested:
- * PostgreSQL 15, 17, 18 and 19; 16 is compiled by no test here (its code
- * paths sit between 15 and 17).
+ * wrappers below and carry no PG_VERSION_NUM tests of their own.
+ * Supported: PostgreSQL 15 and later (tested on 15, 17 and 18; 16 and 19
+ * are compiled by no test here, see the README).
  *
  *-------------------------------------------------------------------------
  */
 #ifndef SPOTGO_GSS_COMPAT_H
 #define SPOTGO_GSS_COMPAT_H
 
+#if PG_VERSION_NUM < 150000
+#error "spotgo_gss needs PostgreSQL 15 or later"
+#endif
+
 #include "fmgr.h"
 #include "funcapi.h"
 #include "common/jsonapi.h"
 #include "mb/pg_wchar.h"
 
-/*
- * PG15 added InitMaterializedSRF(); before it every SRF set up its own
- * tuplestore.  compat_init_srf() gives 13 and 14 the same behaviour.
- */
-#if PG_VERSION_NUM >= 150000
+/* every set-returning function materializes (InitMaterializedSRF, PG15) */
 #define compat_init_srf(fcinfo) InitMaterializedSRF((fcinfo), 0)
-#else
-#include "miscadmin.h"
-#include "utils/tuplestore.h"
-static inline void
-compat_init_srf(FunctionCallInfo fcinfo)
-{
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	MemoryContext oldcontext;
-	TupleDesc	tupdesc;
-
-	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) ||
-		!(rsinfo->allowedModes & SFRM_Materialize))
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("set-valued function called in context that cannot accept a set")));
-	oldcontext = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
-	rsinfo->returnMode = SFRM_Materialize;
-	rsinfo->setResult = tuplestore_begin_heap(true, false, work_mem);
-	rsinfo->setDesc = CreateTupleDescCopy(tupdesc);
-	MemoryContextSwitchTo(oldcontext);
-}
-#endif
 
 /*
  * PG17 gave makeJsonLexContextCstringLen() a leading JsonLexContext argument
@@ -90,14 +66,8 @@ compat_json_lexer(char *json, int len, bool need_escapes)
 #define compat_token_end(lex) ((lex)->token_terminator)
 #endif
 
-/*
- * PG15 renamed EmitWarningsOnPlaceholders() to MarkGUCPrefixReserved().
- */
-#if PG_VERSION_NUM >= 150000
+/* PG15's name for reserving the GUC prefix */
 #define compat_reserve_guc_prefix(p) MarkGUCPrefixReserved(p)
-#else
-#define compat_reserve_guc_prefix(p) EmitWarningsOnPlaceholders(p)
-#endif
 
 /*
  * PG16 replaced the per-object-type ACL checks (pg_foreign_server_aclcheck()
@@ -118,43 +88,15 @@ compat_json_lexer(char *json, int len, bool need_escapes)
 	pg_proc_aclcheck((procid), (roleid), (mode))
 #endif
 
-/*
- * PG15 added the pg_prng generators; before it, random() served.
- * compat_random_fraction() is in [0, 1).
- */
-#if PG_VERSION_NUM >= 150000
+/* a random number in [0, 1) (pg_prng, PG15) */
 #include "common/pg_prng.h"
 static inline double
 compat_random_fraction(void)
 {
 	return pg_prng_double(&pg_global_prng_state);
 }
-#else
-static inline double
-compat_random_fraction(void)
-{
-	return (double) random() / ((double) MAX_RANDOM_VALUE + 1);
-}
-#endif
 
-/*
- * Before PG14, SPI_commit() left no transaction open and the caller had to
- * call SPI_start_transaction(); from PG14 on it starts the next one itself.
- */
-#include "executor/spi.h"
-#if PG_VERSION_NUM >= 140000
-#define compat_spi_start_transaction() ((void) 0)
-#else
-#define compat_spi_start_transaction() SPI_start_transaction()
-#endif
 
-/*
- * PG15 added shmem_request_hook; before it, shared memory was requested
- * directly from _PG_init.
- */
-#if PG_VERSION_NUM >= 150000
-#define COMPAT_HAVE_SHMEM_REQUEST_HOOK 1
-#endif
 
 /*
  * PG17 replaced PGPROC.pgprocno with the global MyProcNumber (and

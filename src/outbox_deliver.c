@@ -111,8 +111,7 @@ deliver_sql_commit(DrainMode *m)
 	pinned_path_pop(m->nestlevel);
 	if (m->procedure)
 	{
-		SPI_commit();
-		compat_spi_start_transaction();
+		SPI_commit();			/* starts the next transaction too */
 		return;
 	}
 	SPI_finish();

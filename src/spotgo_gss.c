@@ -44,12 +44,9 @@ int			spotgo_gss_stats_max = 1000;
 
 void		_PG_init(void);
 
-#ifdef COMPAT_HAVE_SHMEM_REQUEST_HOOK
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
-#endif
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 
-#ifdef COMPAT_HAVE_SHMEM_REQUEST_HOOK
 static void
 spotgo_gss_shmem_request(void)
 {
@@ -59,7 +56,6 @@ spotgo_gss_shmem_request(void)
 	ratelimit_shmem_request();
 	stats_shmem_request();
 }
-#endif
 
 static void
 spotgo_gss_shmem_startup(void)
@@ -229,14 +225,8 @@ _PG_init(void)
 							NULL);
 
 	compat_reserve_guc_prefix("spotgo_gss");
-#ifdef COMPAT_HAVE_SHMEM_REQUEST_HOOK
 	prev_shmem_request_hook = shmem_request_hook;
 	shmem_request_hook = spotgo_gss_shmem_request;
-#else
-	worker_shmem_request();
-	ratelimit_shmem_request();
-	stats_shmem_request();
-#endif
 	prev_shmem_startup_hook = shmem_startup_hook;
 	shmem_startup_hook = spotgo_gss_shmem_startup;
 	worker_register();
